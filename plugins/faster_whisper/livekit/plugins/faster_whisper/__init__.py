@@ -3,9 +3,21 @@
 from livekit.agents import Plugin
 
 from .log import logger
+from .models import ModelNotFoundError, download_model, load_model, resolve_model_dir
+from .stt import STT, STTOptions, to_whisper_audio, whisper_language
 from .version import __version__
 
-__all__ = ["__version__"]
+__all__ = [
+    "STT",
+    "STTOptions",
+    "ModelNotFoundError",
+    "download_model",
+    "load_model",
+    "resolve_model_dir",
+    "to_whisper_audio",
+    "whisper_language",
+    "__version__",
+]
 
 
 class FasterWhisperPlugin(Plugin):
