@@ -27,6 +27,8 @@ class EncoderOptions:
     min_fps: float = 5.0
     max_fps: float = 30.0
     keyframe_interval_s: float = 2.0
+    rate_buffer_s: float = 0.5
+    """Rate-control (VBV) buffer in seconds at the ceiling bitrate: small keeps frame sizes even."""
 
     def __post_init__(self) -> None:
         if self.width <= 0 or self.height <= 0 or self.width % 2 or self.height % 2:
@@ -38,12 +40,19 @@ class EncoderOptions:
             )
         if not 0 < self.min_fps <= self.fps <= self.max_fps:
             raise ValueError(f"fps={self.fps} must lie within [{self.min_fps}, {self.max_fps}] (min_fps, max_fps)")
-        if self.keyframe_interval_s <= 0:
-            raise ValueError(f"keyframe_interval_s must be positive, got {self.keyframe_interval_s}")
+        if self.keyframe_interval_s <= 0 or self.rate_buffer_s <= 0:
+            raise ValueError(
+                f"keyframe_interval_s and rate_buffer_s must be positive, "
+                f"got {self.keyframe_interval_s} and {self.rate_buffer_s}"
+            )
 
     @property
     def keyframe_interval_frames(self) -> int:
         return max(1, round(self.keyframe_interval_s * self.fps))
+
+    @property
+    def rate_buffer_bits(self) -> int:
+        return round(self.max_bitrate_bps * self.rate_buffer_s)
 
     def clamp_bitrate(self, bps: int) -> int:
         return min(max(int(bps), self.min_bitrate_bps), self.max_bitrate_bps)

@@ -13,10 +13,6 @@ from av.video.frame import PictureType
 
 from .base import EncodedUnit, EncoderOptions
 
-VBV_BUFFER_S = 0.5
-"""Rate-control buffer in seconds of the ceiling bitrate: small keeps frame sizes even for WebRTC."""
-
-
 class X264Encoder:
     """libx264, preset ultrafast, tune zerolatency, constrained baseline, one slice, no B-frames.
 
@@ -116,7 +112,7 @@ def _open_codec(options: EncoderOptions) -> VideoCodecContext:
         "tune": "zerolatency",
         "profile": "baseline",
         "maxrate": str(options.max_bitrate_bps),
-        "bufsize": str(round(options.max_bitrate_bps * VBV_BUFFER_S)),
+        "bufsize": str(options.rate_buffer_bits),
     }
     codec.open()
     return codec
