@@ -1,7 +1,9 @@
 """Generate a tiny random-weight faster-whisper model for offline tests.
 
 The model has Whisper's real on-disk format (CTranslate2 ``model.bin``,
-``config.json``, ``vocabulary.json`` and a Hugging Face ``tokenizer.json``),
+``config.json``, ``vocabulary.json`` and a Hugging Face ``tokenizer.json``;
+faster-whisper's default features match its 80 mels without a
+``preprocessor_config.json``),
 so ``faster_whisper.WhisperModel(path)`` loads it without any network access.
 
 Usable as a function, ``build_tiny_whisper(out_dir) -> model_dir``, or as a
@@ -10,12 +12,11 @@ script: ``python tests/support/tiny_whisper.py OUT_DIR``.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
-from ctranslate2.specs import common_spec, transformer_spec, whisper_spec
+from ctranslate2.specs import attention_spec, common_spec, transformer_spec, whisper_spec
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
 D_MODEL = 64
@@ -102,14 +103,12 @@ class _Weights:
         spec.gamma = np.ones(D_MODEL, dtype=np.float32)
         spec.beta = np.zeros(D_MODEL, dtype=np.float32)
 
-    def self_attention(self, spec: transformer_spec.attention_spec.MultiHeadAttentionSpec) -> None:
+    def self_attention(self, spec: attention_spec.MultiHeadAttentionSpec) -> None:
         self.layer_norm(spec.layer_norm)
         self.linear(spec.linear[0], 3 * D_MODEL, D_MODEL)
         self.linear(spec.linear[1], D_MODEL, D_MODEL)
 
-    def cross_attention(
-        self, spec: transformer_spec.attention_spec.MultiHeadAttentionSpec
-    ) -> None:
+    def cross_attention(self, spec: attention_spec.MultiHeadAttentionSpec) -> None:
         self.layer_norm(spec.layer_norm)
         self.linear(spec.linear[0], D_MODEL, D_MODEL)
         self.linear(spec.linear[1], 2 * D_MODEL, D_MODEL)
@@ -171,11 +170,6 @@ def build_tiny_whisper(out_dir: Path) -> Path:
     spec.save(str(out_dir))
 
     _tokenizer(text_vocabulary).save(str(out_dir / "tokenizer.json"))
-    (out_dir / "preprocessor_config.json").write_text(
-        json.dumps({"feature_size": NUM_MELS, "sampling_rate": 16000, "hop_length": 160,
-                    "chunk_length": 30, "n_fft": 400}, indent=2) + "\n",
-        encoding="utf-8",
-    )
     return out_dir
 
 

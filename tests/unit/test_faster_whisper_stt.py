@@ -50,7 +50,9 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def transcribe_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[object, dict[str, Any]]]]:
+def transcribe_calls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[list[tuple[object, dict[str, Any]]]]:
     """Every WhisperModel.transcribe call as (model object, keyword arguments)."""
     calls: list[tuple[object, dict[str, Any]]] = []
     original = fw_lib.WhisperModel.transcribe
@@ -86,6 +88,13 @@ def test_generated_model_loads_offline(model_dir: Path, no_network: None) -> Non
     model = fw_lib.WhisperModel(str(model_dir), device="cpu")
     assert model.model.is_multilingual
     assert {"ko", "en"} <= set(model.supported_languages)
+
+
+def test_generated_model_is_deterministic(model_dir: Path, tmp_path: Path) -> None:
+    again = build_tiny_whisper(tmp_path / "again")
+    names = sorted(p.name for p in model_dir.iterdir())
+    assert names == sorted(p.name for p in again.iterdir())
+    assert all((model_dir / n).read_bytes() == (again / n).read_bytes() for n in names)
 
 
 def test_to_whisper_audio_downmixes_and_resamples() -> None:
@@ -198,7 +207,9 @@ async def test_missing_local_model_is_a_clear_error(tmp_path: Path, no_network: 
     assert [e.recoverable for e in errors] == [False]
 
 
-def test_incomplete_local_model_never_downloads(model_dir: Path, tmp_path: Path, no_network: None) -> None:
+def test_incomplete_local_model_never_downloads(
+    model_dir: Path, tmp_path: Path, no_network: None
+) -> None:
     (tmp_path / "model.bin").write_bytes((model_dir / "model.bin").read_bytes())
     (tmp_path / "config.json").write_bytes((model_dir / "config.json").read_bytes())
 
@@ -232,5 +243,7 @@ def test_unknown_model_name(no_network: None) -> None:
         faster_whisper.load_model("enormous", device="cpu")
 
 
-def test_download_model_checks_local_dirs_without_network(model_dir: Path, no_network: None) -> None:
+def test_download_model_checks_local_dirs_without_network(
+    model_dir: Path, no_network: None
+) -> None:
     assert faster_whisper.download_model(str(model_dir)) == model_dir.resolve()

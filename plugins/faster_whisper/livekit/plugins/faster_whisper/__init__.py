@@ -9,14 +9,14 @@ from .version import __version__
 
 __all__ = [
     "STT",
-    "STTOptions",
     "ModelNotFoundError",
+    "STTOptions",
+    "__version__",
     "download_model",
     "load_model",
     "resolve_model_dir",
     "to_whisper_audio",
     "whisper_language",
-    "__version__",
 ]
 
 

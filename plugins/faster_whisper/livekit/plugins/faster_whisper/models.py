@@ -135,7 +135,12 @@ def load_model(
         model_dir = resolve_model_dir(model)
         logger.info(
             "loading faster-whisper model",
-            extra={"model": model, "path": model_dir, "device": device, "compute_type": compute_type},
+            extra={
+                "model": model,
+                "path": model_dir,
+                "device": device,
+                "compute_type": compute_type,
+            },
         )
         loaded = faster_whisper.WhisperModel(
             model_dir,

@@ -96,9 +96,7 @@ class STT(stt.STT):
         and shared with every other STT using the same model, device and compute
         type. ``language`` is a BCP-47 tag ("ko", "en-US"); None detects it.
         """
-        super().__init__(
-            capabilities=stt.STTCapabilities(streaming=False, interim_results=False)
-        )
+        super().__init__(capabilities=stt.STTCapabilities(streaming=False, interim_results=False))
         self._opts = STTOptions(
             model=model,
             device=device,
@@ -135,7 +133,9 @@ class STT(stt.STT):
 
     def prewarm(self) -> None:
         """Start loading the model in the background; AgentSession calls this on start."""
-        threading.Thread(target=self._load_quietly, name="faster_whisper.prewarm", daemon=True).start()
+        threading.Thread(
+            target=self._load_quietly, name="faster_whisper.prewarm", daemon=True
+        ).start()
 
     def _load_quietly(self) -> None:
         try:
@@ -188,9 +188,7 @@ class STT(stt.STT):
                 confidence=min(1.0, math.exp(logprob)),
             )
         else:
-            data = stt.SpeechData(
-                language=LanguageCode(info.language), text="", end_time=duration
-            )
+            data = stt.SpeechData(language=LanguageCode(info.language), text="", end_time=duration)
         return stt.SpeechEvent(type=stt.SpeechEventType.FINAL_TRANSCRIPT, alternatives=[data])
 
 
