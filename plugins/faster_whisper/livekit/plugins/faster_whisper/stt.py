@@ -161,7 +161,7 @@ class STT(stt.STT):
         model = load_model(opts.model, device=opts.device, compute_type=opts.compute_type)
         audio = to_whisper_audio(buffer)
         try:
-            segments, info = model.transcribe(
+            segment_iter, info = model.transcribe(
                 audio,
                 language=opts.language,
                 beam_size=opts.beam_size,
@@ -173,7 +173,7 @@ class STT(stt.STT):
                 vad_filter=opts.vad_filter,
                 without_timestamps=True,
             )
-            segments = list(segments)
+            segments = list(segment_iter)
         except Exception as e:
             raise APIError(f"faster-whisper transcription failed: {e}", retryable=False) from e
 
