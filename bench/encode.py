@@ -78,7 +78,8 @@ def machine_description() -> str:
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
-        models = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        lines = cpuinfo.read_text().splitlines()
+        models = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
         cpu = models[0] if models else cpu
     return f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}"
 
@@ -92,7 +93,8 @@ def main() -> None:
 
     results: dict[str, object] = {"machine": machine_description()}
     print(f"machine: {results['machine']}")
-    print(f"source: {PORTRAIT if PORTRAIT.exists() else 'generated textured portrait (no avatars/default/portrait.png)'}")
+    source = PORTRAIT if PORTRAIT.exists() else "a generated textured portrait (no avatars/default/portrait.png)"
+    print(f"source: {source}")
     print(f"{'encoder':<8} {'size':>8} {'p50 ms':>8} {'p95 ms':>8} {'bytes/frame':>12}")
     for size in (512, 720):
         times_ms, total_bytes = measure_x264(size, args.frames)

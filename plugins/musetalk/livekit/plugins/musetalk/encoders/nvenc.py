@@ -124,7 +124,10 @@ class NvencEncoder:
         if not session.Reconfigure(params):
             logger.warning(
                 "NVENC refused to change rate to %d bps at %.1f fps; keeping %d bps at %.1f fps",
-                bitrate_bps, fps, self._bitrate_bps, self._fps,
+                bitrate_bps,
+                fps,
+                self._bitrate_bps,
+                self._fps,
             )
             return
         self._bitrate_bps, self._fps = bitrate_bps, fps
@@ -136,7 +139,9 @@ class NvencEncoder:
             outputs = self._require_open().Encode(_nv12_on_gpu(black, self._gpu_id))  # GPU only
         except ImportError as error:
             self.close()
-            raise EncoderUnavailableError(f"NVENC input needs torch ({error}); install livekit-plugins-musetalk[gpu]") from error
+            raise EncoderUnavailableError(
+                f"NVENC input needs torch ({error}); install livekit-plugins-musetalk[gpu]"
+            ) from error
         if not outputs:
             self.close()
             raise EncoderUnavailableError(
