@@ -65,6 +65,7 @@ async def entrypoint(ctx: JobContext) -> None:
         llm=build_llm(plan, settings, metadata),
         tts=build_tts(plan, metadata, voices={}),
     )
+    session.on("close", lambda ev: ctx.shutdown(reason=f"agent session closed: {ev.reason}"))
     await session.start(
         agent=Agent(instructions=metadata.instructions or DEFAULT_INSTRUCTIONS),
         room=ctx.room,
