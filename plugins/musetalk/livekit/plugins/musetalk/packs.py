@@ -1,0 +1,300 @@
+"""Avatar packs: `avatars/<id>/manifest.json` plus a portrait, and their prepared caches.
+
+A pack is what an operator ships; a prepared cache is what an engine derives
+from it (face geometry, masks, layers). Caches live under the cache root
+(`STREAMING_AVATAR_CACHE_DIR`, default `~/.cache/streaming-avatar`) in
+`<engine>-<engine_version>-<source sha256[:16]>-<W>x<H>/`, are written to a
+temporary directory and renamed into place, and are guarded by a file lock so
+that concurrent prepares of the same pack (threads or processes) build once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Generic, TypeVar
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .engines.base import VideoSpec
+from .errors import AvatarPackError
+from .landmarks import FaceLandmarks, NoFaceFoundError, detect_face, pin_key_points
+from .log import logger
+
+AVATARS_DIR_ENV = "STREAMING_AVATAR_AVATARS_DIR"
+CACHE_DIR_ENV = "STREAMING_AVATAR_CACHE_DIR"
+MANIFEST_NAME = "manifest.json"
+PACK_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+T = TypeVar("T")
+
+
+class FaceGeometryOverride(BaseModel):
+    """Hand-placed face geometry, in pixels of the source image, for portraits the detector misreads."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    box: tuple[float, float, float, float] | None = Field(default=None, description="x0, y0, x1, y1 of the face")
+    key_points: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="at least 3 of left_eye, right_eye, mouth_left, mouth_right, upper_lip, lower_lip, chin",
+    )
+
+
+class PackManifest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=PACK_ID_PATTERN.pattern)
+    display_name: str = Field(min_length=1)
+    source: str = Field(min_length=1, description="portrait file, relative to the pack directory")
+    licence: str = Field(min_length=1)
+    attribution: str = Field(min_length=1)
+    source_url: str | None = None
+    default_voice: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="language -> TTS provider -> voice id"
+    )
+    fps: int = Field(default=25, ge=1, le=60)
+    width: int = Field(default=512, ge=64, le=2048, multiple_of=2)
+    height: int = Field(default=512, ge=64, le=2048, multiple_of=2)
+    face: FaceGeometryOverride | None = None
+
+
+@dataclass(frozen=True)
+class AvatarPack:
+    manifest: PackManifest
+    directory: Path
+
+    @property
+    def id(self) -> str:
+        return self.manifest.id
+
+    @property
+    def source_path(self) -> Path:
+        return self.directory / self.manifest.source
+
+    @property
+    def video_spec(self) -> VideoSpec:
+        return VideoSpec(width=self.manifest.width, height=self.manifest.height, fps=self.manifest.fps)
+
+    @cached_property
+    def source_digest(self) -> str:
+        """sha256 of the portrait bytes and of any manual face geometry (both change what is prepared)."""
+        digest = hashlib.sha256(self._read_source_bytes())
+        if self.manifest.face is not None:
+            digest.update(self.manifest.face.model_dump_json().encode())
+        return digest.hexdigest()
+
+    def load_image(self) -> np.ndarray:
+        """The portrait as RGB uint8 (H, W, 3)."""
+        try:
+            with Image.open(self.source_path) as image:
+                return np.asarray(image.convert("RGB"))
+        except (OSError, UnidentifiedImageError) as exc:
+            raise AvatarPackError(self.id, f"cannot read the portrait {self.source_path}: {exc}") from exc
+
+    def locate_face(self, rgb: np.ndarray) -> FaceLandmarks:
+        """Face box and mesh of the portrait, honouring the manifest's manual face geometry."""
+        override = self.manifest.face or FaceGeometryOverride()
+        try:
+            landmarks = detect_face(rgb, box=override.box)
+            if override.key_points:
+                landmarks = pin_key_points(landmarks, override.key_points)
+        except NoFaceFoundError as exc:
+            raise AvatarPackError(
+                self.id,
+                f"no face found in {self.source_path.name} ({exc}); use a frontal portrait "
+                f'or set "face": {{"box": [x0, y0, x1, y1]}} in {MANIFEST_NAME}',
+            ) from exc
+        except ValueError as exc:
+            raise AvatarPackError(self.id, f'invalid "face" geometry in {MANIFEST_NAME}: {exc}') from exc
+        return landmarks
+
+    def _read_source_bytes(self) -> bytes:
+        try:
+            return self.source_path.read_bytes()
+        except OSError as exc:
+            raise AvatarPackError(self.id, f"cannot read the portrait {self.source_path}: {exc}") from exc
+
+
+def default_avatars_dir() -> Path:
+    """`$STREAMING_AVATAR_AVATARS_DIR`, else the nearest `avatars/` in the working directory or its parents."""
+    configured = os.environ.get(AVATARS_DIR_ENV)
+    if configured:
+        return Path(configured)
+    cwd = Path.cwd()
+    for directory in (cwd, *cwd.parents):
+        if (directory / "avatars").is_dir():
+            return directory / "avatars"
+    return cwd / "avatars"
+
+
+def default_cache_dir() -> Path:
+    configured = os.environ.get(CACHE_DIR_ENV)
+    return Path(configured) if configured else Path.home() / ".cache" / "streaming-avatar"
+
+
+def validate_pack_id(pack_id: str) -> str:
+    if not PACK_ID_PATTERN.fullmatch(pack_id):
+        raise AvatarPackError(
+            pack_id, f"invalid pack id: use 1-64 characters of a-z, 0-9, '_' or '-' ({PACK_ID_PATTERN.pattern})"
+        )
+    return pack_id
+
+
+def load_pack(pack_id: str, avatars_dir: Path | None = None) -> AvatarPack:
+    avatars_dir = avatars_dir or default_avatars_dir()
+    directory = avatars_dir / validate_pack_id(pack_id)
+    manifest_path = directory / MANIFEST_NAME
+    if not directory.is_dir():
+        known = ", ".join(list_pack_ids(avatars_dir)) or "none"
+        raise AvatarPackError(pack_id, f"unknown pack: no directory {directory} (packs in {avatars_dir}: {known})")
+    try:
+        manifest = PackManifest.model_validate_json(manifest_path.read_bytes())
+    except FileNotFoundError as exc:
+        raise AvatarPackError(pack_id, f"missing {manifest_path}") from exc
+    except (OSError, ValidationError) as exc:
+        raise AvatarPackError(pack_id, f"invalid {manifest_path}: {exc}") from exc
+    if manifest.id != pack_id:
+        raise AvatarPackError(pack_id, f'{manifest_path} says "id": {manifest.id!r}; it must match the directory name')
+    pack = AvatarPack(manifest=manifest, directory=directory)
+    if not pack.source_path.resolve().is_relative_to(directory.resolve()):
+        raise AvatarPackError(pack_id, f'"source" must be a file inside {directory}, got {manifest.source!r}')
+    return pack
+
+
+def list_pack_ids(avatars_dir: Path) -> list[str]:
+    if not avatars_dir.is_dir():
+        return []
+    return sorted(
+        entry.name
+        for entry in avatars_dir.iterdir()
+        if PACK_ID_PATTERN.fullmatch(entry.name) and (entry / MANIFEST_NAME).is_file()
+    )
+
+
+def list_packs(avatars_dir: Path | None = None) -> list[AvatarPack]:
+    """Every valid pack in `avatars_dir` (invalid ones are logged and skipped)."""
+    avatars_dir = avatars_dir or default_avatars_dir()
+    packs = []
+    for pack_id in list_pack_ids(avatars_dir):
+        try:
+            packs.append(load_pack(pack_id, avatars_dir))
+        except AvatarPackError as exc:
+            logger.warning("skipping avatar pack: %s", exc)
+    return packs
+
+
+# --- prepared caches -------------------------------------------------------------------------
+
+
+class CorruptCacheError(Exception):
+    """A prepared cache exists but cannot be read back; it will be rebuilt."""
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    engine_name: str
+    engine_version: str
+    source_digest: str
+    spec: VideoSpec
+
+    @property
+    def directory_name(self) -> str:
+        return (
+            f"{self.engine_name}-{self.engine_version}-{self.source_digest[:16]}-{self.spec.width}x{self.spec.height}"
+        )
+
+
+@dataclass(frozen=True)
+class CachedValue(Generic[T]):
+    value: T
+    directory: Path
+    built: bool  # False: loaded from an existing cache
+
+
+def cache_path(pack: AvatarPack, engine_name: str, engine_version: str, spec: VideoSpec) -> Path:
+    key = CacheKey(engine_name, engine_version, pack.source_digest, spec)
+    return default_cache_dir() / key.directory_name
+
+
+def prepare_cached(
+    pack: AvatarPack,
+    *,
+    engine_name: str,
+    engine_version: str,
+    spec: VideoSpec,
+    build: Callable[[Path], None],
+    load: Callable[[Path], T],
+) -> CachedValue[T]:
+    """Load the pack's cache for this engine, building it first if absent or corrupt.
+
+    `build(directory)` writes the cache files into an empty directory;
+    `load(directory)` reads them and raises CorruptCacheError when they are unusable.
+    """
+    final = cache_path(pack, engine_name, engine_version, spec)
+    with _exclusive_lock(final.with_name(final.name + ".lock")):
+        if final.is_dir():
+            try:
+                return CachedValue(load(final), final, built=False)
+            except CorruptCacheError as exc:
+                logger.warning("avatar pack %r: cache %s is corrupt (%s); preparing again", pack.id, final, exc)
+                shutil.rmtree(final)
+        _build_atomically(final, build)
+        try:
+            return CachedValue(load(final), final, built=True)
+        except CorruptCacheError as exc:
+            raise AvatarPackError(
+                pack.id, f"the cache just prepared at {final} cannot be read back ({exc}); check the disk"
+            ) from exc
+
+
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """All arrays of an .npz file, or CorruptCacheError if it is missing, truncated or damaged."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise CorruptCacheError(f"{path.name}: {exc}") from exc
+
+
+def read_json(path: Path) -> dict[str, object]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise CorruptCacheError(f"{path.name}: {exc}") from exc
+
+
+def _build_atomically(final: Path, build: Callable[[Path], None]) -> None:
+    staging = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
+    staging.mkdir(parents=True)
+    try:
+        build(staging)
+        os.rename(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+@contextmanager
+def _exclusive_lock(path: Path) -> Iterator[None]:
+    """flock on a side file: excludes other processes and, via separate open files, other threads."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
