@@ -1,0 +1,101 @@
+"""Audio → mouth shape, one 1/fps-second frame at a time.
+
+Loudness opens the jaw; the spectrum shapes the lips: energy low in the
+spectrum (rounded vowels like "oo", "o") rounds them, a strong 1-3 kHz band
+(spread vowels like "ee", "eh") widens them, and hiss above 3 kHz (fricatives
+"s", "f") keeps the mouth nearly closed. Targets are smoothed with a fast
+attack and a slower release, as real articulators move.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SILENCE_DBFS = -50.0  # at or below: mouth target closed
+FULL_OPEN_DBFS = -16.0  # at or above: jaw fully open
+ATTACK = 0.7  # fraction of the way to a larger target covered per frame
+RELEASE = 0.45  # ... to a smaller target
+SNAP_CLOSED = 0.03  # openness below this renders as closed
+
+
+@dataclass(frozen=True)
+class MouthShape:
+    """open: jaw opening 0..1; wide: lip spread 0..1; round: lip rounding 0..1."""
+
+    open: float = 0.0
+    wide: float = 0.0
+    round: float = 0.0
+
+    @property
+    def closed(self) -> bool:
+        return self.open == 0.0
+
+
+CLOSED = MouthShape()
+
+
+@dataclass(frozen=True)
+class SpectralFeatures:
+    loudness: float  # 0..1 between SILENCE_DBFS and FULL_OPEN_DBFS
+    low_share: float  # share of 100-900 Hz in 100-8000 Hz energy
+    mid_share: float  # 900-3000 Hz
+    high_share: float  # 3000-8000 Hz
+
+
+def analyse_frame(samples: np.ndarray, sample_rate: int) -> SpectralFeatures:
+    """Loudness and band shares of one frame of int16 mono audio."""
+    signal = samples.astype(np.float32) / 32768.0
+    rms = float(np.sqrt(np.mean(signal * signal) + 1e-12))
+    dbfs = 20.0 * np.log10(rms)
+    loudness = float(np.clip((dbfs - SILENCE_DBFS) / (FULL_OPEN_DBFS - SILENCE_DBFS), 0.0, 1.0))
+    power = np.abs(np.fft.rfft(signal * np.hanning(len(signal)))) ** 2
+    freqs = np.fft.rfftfreq(len(signal), 1.0 / sample_rate)
+    low, mid, high = (float(power[(freqs >= lo) & (freqs < hi)].sum()) for lo, hi in _BANDS)
+    total = low + mid + high + 1e-12
+    return SpectralFeatures(loudness, low / total, mid / total, high / total)
+
+
+_BANDS = ((100.0, 900.0), (900.0, 3000.0), (3000.0, 8000.0))
+
+
+def target_shape(features: SpectralFeatures) -> MouthShape:
+    if features.loudness == 0.0:
+        return CLOSED
+    voiced = 1.0 - features.high_share
+    opening = features.loudness**0.8 * (0.35 + 0.65 * voiced)
+    round_ = np.clip((features.low_share - 0.75) / 0.2, 0.0, 1.0) * voiced
+    wide = np.clip((features.mid_share - 0.2) / 0.35, 0.0, 1.0) * (1.0 - round_)
+    return MouthShape(open=float(opening), wide=float(wide), round=float(round_))
+
+
+class MouthDriver:
+    """Turns consecutive audio frames into smoothed mouth shapes."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self._sample_rate = sample_rate
+        self._shape = CLOSED
+
+    def speech_frame(self, samples: np.ndarray) -> MouthShape:
+        return self._follow(target_shape(analyse_frame(samples, self._sample_rate)))
+
+    def silent_frame(self) -> MouthShape:
+        return self._follow(CLOSED)
+
+    def reset(self) -> None:
+        self._shape = CLOSED
+
+    def _follow(self, target: MouthShape) -> MouthShape:
+        previous = self._shape
+        rate = ATTACK if target.open > previous.open else RELEASE
+        opening = previous.open + rate * (target.open - previous.open)
+        if opening < SNAP_CLOSED and target.open < SNAP_CLOSED:
+            self._shape = CLOSED
+        else:
+            self._shape = MouthShape(
+                open=opening,
+                wide=previous.wide + rate * (target.wide - previous.wide),
+                round=previous.round + rate * (target.round - previous.round),
+            )
+        return self._shape
