@@ -165,8 +165,11 @@ def load_pack(pack_id: str, avatars_dir: Path | None = None) -> AvatarPack:
         manifest = PackManifest.model_validate_json(manifest_path.read_bytes())
     except FileNotFoundError as exc:
         raise AvatarPackError(pack_id, f"missing {manifest_path}") from exc
-    except (OSError, ValidationError) as exc:
-        raise AvatarPackError(pack_id, f"invalid {manifest_path}: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg']}" for e in exc.errors())
+        raise AvatarPackError(pack_id, f"invalid {manifest_path}: {problems}") from exc
+    except OSError as exc:
+        raise AvatarPackError(pack_id, f"cannot read {manifest_path}: {exc}") from exc
     if manifest.id != pack_id:
         raise AvatarPackError(pack_id, f'{manifest_path} says "id": {manifest.id!r}; it must match the directory name')
     pack = AvatarPack(manifest=manifest, directory=directory)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 SILENCE_DBFS = -50.0  # at or below: mouth target closed
-FULL_OPEN_DBFS = -16.0  # at or above: jaw fully open
+FULL_OPEN_DBFS = -12.0  # at or above: jaw fully open
 ATTACK = 0.7  # fraction of the way to a larger target covered per frame
-RELEASE = 0.45  # ... to a smaller target
+RELEASE = 0.6  # ... to a smaller target
 SNAP_CLOSED = 0.03  # openness below this renders as closed
 
 

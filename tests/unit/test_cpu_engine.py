@@ -1,0 +1,157 @@
+"""The CPU engine on the default pack: lip motion follows the audio, idle stays alive, frames keep time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from livekit.plugins.musetalk.engines.base import AvatarFrame
+from livekit.plugins.musetalk.engines.cpu import CpuEngine, CpuSession, Liveliness, PreparedPortrait
+from livekit.plugins.musetalk.packs import CACHE_DIR_ENV, load_pack
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE_RATE = 16000
+FPS = 25
+FRAME_SAMPLES = SAMPLE_RATE // FPS
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreparedPortrait]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_DIR_ENV, str(tmp_path_factory.mktemp("cache")))
+        yield CpuEngine().prepare(load_pack("default", REPO / "avatars"))
+
+
+def session(prepared: PreparedPortrait, *, head_motion_px: float = 0.0, blinks: bool = False, seed: int = 7) -> CpuSession:
+    engine = CpuEngine(Liveliness(seed=seed, head_motion_px=head_motion_px, blinks=blinks))
+    return engine.new_session(prepared, sample_rate=SAMPLE_RATE)
+
+
+def speech_like(seconds: float, seed: int = 3) -> np.ndarray:
+    """Syllable-like bursts: a voiced harmonic tone with a vowel-ish spectrum under a smooth envelope, with pauses."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros(int(seconds * SAMPLE_RATE), np.float32)
+    position = int(0.2 * SAMPLE_RATE)
+    while position < len(out):
+        length = int(rng.uniform(0.12, 0.3) * SAMPLE_RATE)
+        t = np.arange(length) / SAMPLE_RATE
+        f0 = rng.uniform(150, 230)
+        formant = rng.uniform(300, 2500)
+        tone = sum(np.sin(2 * np.pi * f0 * k * t) / k * np.exp(-(((f0 * k - formant) / 900) ** 2)) for k in range(1, 20))
+        envelope = np.sin(np.pi * t / t[-1]) ** 2 * rng.uniform(0.15, 1.0)
+        burst = tone / np.abs(tone).max() * envelope * 0.5
+        end = min(len(out), position + length)
+        out[position:end] = burst[: end - position]
+        position = end + int(rng.uniform(0.05, 0.35) * SAMPLE_RATE)
+    return (out * 32767).astype(np.int16)
+
+
+def region(frame: AvatarFrame, box: np.ndarray) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    return frame.image[y0:y1, x0:x1].astype(np.int16)
+
+
+def drain(s: CpuSession) -> list[AvatarFrame]:
+    frames = []
+    while s.queued_frames():
+        frames.append(s.next_frame())
+    return frames
+
+
+def test_frames_are_rgb_at_the_pack_size(prepared: PreparedPortrait) -> None:
+    frame = session(prepared).next_frame()
+    assert frame.image.shape == (prepared.spec.height, prepared.spec.width, 3)
+    assert frame.image.dtype == np.uint8
+    assert frame.audio is None and not frame.speaking
+
+
+def test_mouth_motion_follows_speech_energy(prepared: PreparedPortrait) -> None:
+    s = session(prepared)
+    closed = region(s.next_frame(), prepared.rig.mouth_box)
+    audio = speech_like(4.0)
+    s.push_audio(audio)
+    frames = drain(s)
+    change = np.array([np.abs(region(f, prepared.rig.mouth_box) - closed).mean() for f in frames])
+    energy = np.array([np.sqrt(np.mean(f.audio.astype(np.float64) ** 2)) for f in frames])
+    assert change.max() > 2.0, "the mouth never visibly moved"
+    assert np.corrcoef(change, energy)[0, 1] >= 0.7
+
+
+def test_silence_keeps_the_mouth_closed_while_blinks_still_happen(prepared: PreparedPortrait) -> None:
+    s = session(prepared, blinks=True)
+    reference = session(prepared).next_frame()
+    s.push_audio(np.zeros(3 * SAMPLE_RATE, np.int16))
+    frames = drain(s) + [s.next_frame() for _ in range(100)]
+    assert sum(f.speaking for f in frames) == 3 * FPS
+    for frame in frames:
+        assert np.array_equal(region(frame, prepared.rig.mouth_box), region(reference, prepared.rig.mouth_box))
+    eye_changes = [
+        max(np.abs(region(f, eye.box) - region(reference, eye.box)).mean() for eye in prepared.rig.eyes) for f in frames
+    ]
+    assert max(eye_changes) > 5.0, "no blink in 7 s of idle"
+    assert sum(change > 0 for change in eye_changes) < len(frames) / 2, "the eyes should mostly be open"
+
+
+def test_head_moves_while_idle(prepared: PreparedPortrait) -> None:
+    s = session(prepared, head_motion_px=2.0)
+    frames = [s.next_frame() for _ in range(50)]
+    box = prepared.rig.head_box
+    assert max(np.abs(region(f, box) - region(frames[0], box)).mean() for f in frames) > 0.5
+    corner = (slice(0, 8), slice(0, 8))  # background outside the head never moves
+    assert all(np.array_equal(f.image[corner], prepared.rig.base[corner]) for f in frames)
+
+
+def test_frame_count_matches_audio_duration(prepared: PreparedPortrait) -> None:
+    s = session(prepared)
+    audio = speech_like(3.3, seed=5)
+    for chunk in np.array_split(audio, 17):
+        s.push_audio(chunk)
+    s.end_segment()
+    frames = drain(s)
+    assert abs(len(frames) - 3.3 * FPS) <= 1
+    assert all(f.speaking and len(f.audio) == FRAME_SAMPLES for f in frames)
+    played = np.concatenate([f.audio for f in frames])
+    assert np.array_equal(played[: len(audio)], audio)
+    assert not played[len(audio) :].any()
+    assert not s.next_frame().speaking
+
+
+def test_clear_empties_the_queue_and_the_next_frame_is_idle_and_closed(prepared: PreparedPortrait) -> None:
+    s = session(prepared)
+    closed = region(s.next_frame(), prepared.rig.mouth_box)
+    s.push_audio(speech_like(2.0))
+    opened = [s.next_frame() for _ in range(15)]
+    assert max(np.abs(region(f, prepared.rig.mouth_box) - closed).mean() for f in opened) > 2.0
+    s.clear()
+    assert s.queued_frames() == 0
+    frame = s.next_frame()
+    assert not frame.speaking and frame.audio is None
+    assert s.last_pose.mouth.closed
+    assert np.array_equal(region(frame, prepared.rig.mouth_box), closed)
+
+
+def test_idle_animation_is_deterministic_per_seed(prepared: PreparedPortrait) -> None:
+    def poses(seed: int) -> list[object]:
+        s = session(prepared, head_motion_px=1.6, blinks=True, seed=seed)
+        return [(s.next_frame(), s.last_pose)[1] for _ in range(150)]
+
+    assert poses(1) == poses(1)
+    assert poses(1) != poses(2)
+
+
+def test_rejects_audio_that_is_not_int16_mono(prepared: PreparedPortrait) -> None:
+    s = session(prepared)
+    with pytest.raises(ValueError, match="int16 mono"):
+        s.push_audio(np.zeros(640, np.float32))
+    with pytest.raises(ValueError, match="int16 mono"):
+        s.push_audio(np.zeros((640, 2), np.int16))
+
+
+def test_closed_session_refuses_work(prepared: PreparedPortrait) -> None:
+    s = session(prepared)
+    s.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        s.next_frame()
