@@ -10,7 +10,7 @@ import sys
 from livekit import api
 from support.rooms import agent_participant, wait_for
 
-from conftest import REPO, LiveKitServer
+from support.stack import REPO, LiveKitServer
 
 
 def run_agent_cli(server: LiveKitServer, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

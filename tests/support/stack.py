@@ -1,0 +1,176 @@
+"""Start the real stack for tests and benchmarks: livekit-server and the worker.
+
+Plain functions (no pytest) so bench/ scripts use exactly what the tests use.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from livekit import api
+
+REPO = Path(__file__).resolve().parents[2]
+SERVER_BIN = REPO / ".bin" / "livekit-server"
+CLOUD_KEYS = ("GOOGLE_API_KEY", "ELEVEN_API_KEY", "GOOGLE_APPLICATION_CREDENTIALS")
+
+
+class StackError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_udp_range(size: int = 100) -> int:
+    """First port of `size` consecutive free UDP ports."""
+    for _ in range(50):
+        start = 40000 + secrets.randbelow(20000 // size) * size
+        socks: list[socket.socket] = []
+        try:
+            for port in range(start, start + size):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return start
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise StackError("no free UDP port range")
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    if not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@dataclass
+class LiveKitServer:
+    url: str
+    http_url: str
+    api_key: str
+    api_secret: str
+    log_path: Path
+    process: subprocess.Popen[bytes]
+
+    def env(self) -> dict[str, str]:
+        return {"LIVEKIT_URL": self.url, "LIVEKIT_API_KEY": self.api_key, "LIVEKIT_API_SECRET": self.api_secret}
+
+    def token(self, room: str, identity: str, *, room_config: api.RoomConfiguration | None = None) -> str:
+        token = (
+            api.AccessToken(self.api_key, self.api_secret)
+            .with_identity(identity)
+            .with_grants(api.VideoGrants(room_join=True, room=room))
+        )
+        if room_config is not None:
+            token = token.with_room_config(room_config)
+        return token.to_jwt()
+
+    def api(self) -> api.LiveKitAPI:
+        return api.LiveKitAPI(self.http_url, self.api_key, self.api_secret)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+@dataclass
+class Worker:
+    agent_name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 20) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_livekit_server(log_dir: Path) -> LiveKitServer:
+    """livekit.yaml on free loopback ports; returns once it accepts connections."""
+    if not SERVER_BIN.exists():
+        raise StackError("livekit-server is not installed: run scripts/setup.sh")
+    config = yaml.safe_load((REPO / "livekit.yaml").read_text())
+    api_key, api_secret = next(iter(config["keys"].items()))
+    port, tcp_port, udp_start = free_port(), free_port(), free_udp_range()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / "livekit-server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                str(SERVER_BIN), "--config", str(REPO / "livekit.yaml"),
+                "--port", str(port), "--rtc.tcp_port", str(tcp_port),
+                "--rtc.port_range_start", str(udp_start), "--rtc.port_range_end", str(udp_start + 99),
+            ],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise StackError(f"livekit-server did not start:\n{tail(log_path)}") from None
+            time.sleep(0.1)
+    return LiveKitServer(f"ws://127.0.0.1:{port}", f"http://127.0.0.1:{port}", api_key, api_secret, log_path, proc)
+
+
+def start_worker(
+    server: LiveKitServer,
+    log_dir: Path,
+    *,
+    name: str,
+    extra_env: dict[str, str] | None = None,
+    ready_timeout: float = 90,
+) -> Worker:
+    """`python -m agent start` with the offline profile; returns once it registered."""
+    agent_name = f"streaming-avatar-test-{name}-{secrets.token_hex(3)}"
+    env = {k: v for k, v in os.environ.items() if k not in CLOUD_KEYS}
+    env.update(server.env())
+    env.update(
+        {
+            "STREAMING_AVATAR_AGENT_NAME": agent_name,
+            "STREAMING_AVATAR_VOICE_PROFILE": "offline",
+            "STREAMING_AVATAR_HTTP_PORT": str(free_port()),
+            "STREAMING_AVATAR_IDLE_PROCESSES": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra_env or {})
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"worker-{name}.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agent", "start"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    worker = Worker(agent_name, proc, log_path)
+    deadline = time.monotonic() + ready_timeout
+    while "registered worker" not in worker.log_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            worker.stop()
+            raise StackError(f"worker did not register:\n{tail(log_path)}")
+        time.sleep(0.2)
+    return worker
