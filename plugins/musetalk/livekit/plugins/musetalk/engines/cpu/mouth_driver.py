@@ -1,6 +1,7 @@
 """Audio → mouth shape, one 1/fps-second frame at a time.
 
-Loudness opens the jaw; the spectrum shapes the lips: energy low in the
+Loudness, relative to the speaker's recent peak level (TTS voices differ by
+10 dB and more), opens the jaw, so syllables and not the overall level drive it; the spectrum shapes the lips: energy low in the
 spectrum (rounded vowels like "oo", "o") rounds them, a strong 1-3 kHz band
 (spread vowels like "ee", "eh") widens them, and hiss above 3 kHz (fricatives
 "s", "f") keeps the mouth nearly closed. Targets are smoothed with a fast
@@ -13,8 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SILENCE_DBFS = -50.0  # at or below: mouth target closed
-FULL_OPEN_DBFS = -12.0  # at or above: jaw fully open
+SILENCE_DBFS = -50.0  # at or below: mouth target closed, whatever the speaker's level
+OPENING_RANGE_DB = 20.0  # the jaw opens from (peak - this) up to the peak level
+PEAK_DECAY_DB = 0.15  # per frame: how fast the remembered peak level sinks (~4 dB/s at 25 fps)
+INITIAL_PEAK_DBFS = -18.0
 ATTACK = 0.7  # fraction of the way to a larger target covered per frame
 RELEASE = 0.6  # ... to a smaller target
 SNAP_CLOSED = 0.03  # openness below this renders as closed
@@ -38,7 +41,7 @@ CLOSED = MouthShape()
 
 @dataclass(frozen=True)
 class SpectralFeatures:
-    loudness: float  # 0..1 between SILENCE_DBFS and FULL_OPEN_DBFS
+    dbfs: float
     low_share: float  # share of 100-900 Hz in 100-8000 Hz energy
     mid_share: float  # 900-3000 Hz
     high_share: float  # 3000-8000 Hz
@@ -48,23 +51,23 @@ def analyse_frame(samples: np.ndarray, sample_rate: int) -> SpectralFeatures:
     """Loudness and band shares of one frame of int16 mono audio."""
     signal = samples.astype(np.float32) / 32768.0
     rms = float(np.sqrt(np.mean(signal * signal) + 1e-12))
-    dbfs = 20.0 * np.log10(rms)
-    loudness = float(np.clip((dbfs - SILENCE_DBFS) / (FULL_OPEN_DBFS - SILENCE_DBFS), 0.0, 1.0))
+    dbfs = float(20.0 * np.log10(rms))
     power = np.abs(np.fft.rfft(signal * np.hanning(len(signal)))) ** 2
     freqs = np.fft.rfftfreq(len(signal), 1.0 / sample_rate)
     low, mid, high = (float(power[(freqs >= lo) & (freqs < hi)].sum()) for lo, hi in _BANDS)
     total = low + mid + high + 1e-12
-    return SpectralFeatures(loudness, low / total, mid / total, high / total)
+    return SpectralFeatures(dbfs, low / total, mid / total, high / total)
 
 
 _BANDS = ((100.0, 900.0), (900.0, 3000.0), (3000.0, 8000.0))
 
 
-def target_shape(features: SpectralFeatures) -> MouthShape:
-    if features.loudness == 0.0:
+def target_shape(features: SpectralFeatures, peak_dbfs: float) -> MouthShape:
+    loudness = np.clip((features.dbfs - peak_dbfs + OPENING_RANGE_DB) / OPENING_RANGE_DB, 0.0, 1.0)
+    if features.dbfs <= SILENCE_DBFS or loudness == 0.0:
         return CLOSED
     voiced = 1.0 - features.high_share
-    opening = features.loudness**0.8 * (0.35 + 0.65 * voiced)
+    opening = loudness * (0.35 + 0.65 * voiced)
     round_ = np.clip((features.low_share - 0.75) / 0.2, 0.0, 1.0) * voiced
     wide = np.clip((features.mid_share - 0.2) / 0.35, 0.0, 1.0) * (1.0 - round_)
     return MouthShape(open=float(opening), wide=float(wide), round=float(round_))
@@ -76,9 +79,13 @@ class MouthDriver:
     def __init__(self, sample_rate: int) -> None:
         self._sample_rate = sample_rate
         self._shape = CLOSED
+        self._peak_dbfs = INITIAL_PEAK_DBFS
 
     def speech_frame(self, samples: np.ndarray) -> MouthShape:
-        return self._follow(target_shape(analyse_frame(samples, self._sample_rate)))
+        features = analyse_frame(samples, self._sample_rate)
+        if features.dbfs > SILENCE_DBFS:
+            self._peak_dbfs = max(features.dbfs, self._peak_dbfs - PEAK_DECAY_DB)
+        return self._follow(target_shape(features, self._peak_dbfs))
 
     def silent_frame(self) -> MouthShape:
         return self._follow(CLOSED)
