@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TypeVar
 
+import numpy as np
 from livekit import rtc
 
 T = TypeVar("T")
@@ -27,3 +29,49 @@ def agent_participant(room: rtc.Room) -> rtc.RemoteParticipant | None:
         if p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
             return p
     return None
+
+
+@dataclass
+class ReceivedMedia:
+    """What a subscriber got from one participant: video frames and audio, with arrival times."""
+
+    video: list[tuple[float, int, np.ndarray]] = field(default_factory=list)  # (arrival s, timestamp_us, RGB)
+    audio: list[tuple[float, np.ndarray]] = field(default_factory=list)  # (arrival s, int16 mono 16 kHz)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def video_between(self, start: float, end: float) -> list[np.ndarray]:
+        return [img for t, _, img in self.video if start <= t < end]
+
+    def audio_samples(self) -> np.ndarray:
+        return np.concatenate([a for _, a in self.audio]) if self.audio else np.zeros(0, np.int16)
+
+    def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+
+
+AUDIO_RATE = 16000
+
+
+def record_agent(room: rtc.Room) -> ReceivedMedia:
+    """Record every audio and video track that agent participants publish in `room`."""
+    media = ReceivedMedia()
+
+    async def read_video(track: rtc.Track) -> None:
+        async for event in rtc.VideoStream(track, format=rtc.VideoBufferType.RGB24):
+            frame = event.frame
+            rgb = np.frombuffer(frame.data, dtype=np.uint8).reshape(frame.height, frame.width, 3).copy()
+            media.video.append((time.monotonic(), event.timestamp_us, rgb))
+
+    async def read_audio(track: rtc.Track) -> None:
+        async for event in rtc.AudioStream(track, sample_rate=AUDIO_RATE, num_channels=1):
+            media.audio.append((time.monotonic(), np.frombuffer(event.frame.data, dtype=np.int16).copy()))
+
+    @room.on("track_subscribed")
+    def _on_track(track: rtc.Track, _pub: rtc.RemoteTrackPublication, participant: rtc.RemoteParticipant) -> None:
+        if participant.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
+            return
+        reader = read_video if track.kind == rtc.TrackKind.KIND_VIDEO else read_audio
+        media.tasks.append(asyncio.create_task(reader(track)))
+
+    return media

@@ -2,11 +2,16 @@
 
 from livekit.agents import Plugin
 
+from .avatar import AvatarSession, AvatarSessionOptions
+from .engines.base import VideoSpec
 from .errors import AvatarPackError, EncoderUnavailableError, EngineUnavailableError, MuseTalkPluginError
 from .log import logger
 from .version import __version__
 
 __all__ = [
+    "AvatarSession",
+    "AvatarSessionOptions",
+    "VideoSpec",
     "AvatarPackError",
     "EncoderUnavailableError",
     "EngineUnavailableError",

@@ -1,0 +1,141 @@
+"""One media clock for the avatar's audio and video.
+
+Every tick renders one frame with the exact audio it shows, pushes that audio
+to the `rtc.AudioSource` (whose bounded queue makes the loop run at real time)
+and the frame to the video sink, stamped with the time its audio will play.
+Silence keeps flowing when nobody speaks, so idle animation and the clock never
+stop. Playback events go back to the agent session for transcript sync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from livekit import rtc
+
+from .engines.base import LipSyncSession, VideoSpec
+from .log import logger
+from .video_sinks import VideoSink
+
+
+@dataclass
+class _Segment:
+    """One utterance: its audio length (known once closed) and how much of it was published."""
+
+    samples: int = 0
+    closed: bool = False
+    frames_published: int = 0
+
+
+@dataclass
+class PacerStats:
+    frames: int = 0
+    speech_frames: int = 0
+    late_frames: int = 0
+    render_ms_total: float = 0.0
+
+
+class AvatarPacer:
+    def __init__(
+        self,
+        session: LipSyncSession,
+        spec: VideoSpec,
+        audio_source: rtc.AudioSource,
+        video_sink: VideoSink,
+        executor: ThreadPoolExecutor,
+    ) -> None:
+        self._session = session
+        self._spec = spec
+        self._audio_source = audio_source
+        self._video_sink = video_sink
+        self._executor = executor
+        self._sample_rate = session.sample_rate
+        self._samples_per_frame = session.sample_rate // spec.fps
+        self._silence = np.zeros(self._samples_per_frame, dtype=np.int16)
+        self._segments: deque[_Segment] = deque()  # not yet fully published
+        self._finishing: deque[_Segment] = deque()  # fully published, audio still queued
+        self._generation = 0
+        self.stats = PacerStats()
+        self.on_playback_started: Callable[[float], None] = lambda created_at: None
+        self.on_playback_finished: Callable[[float, bool], None] = lambda position, interrupted: None
+
+    @property
+    def frame_duration(self) -> float:
+        return 1.0 / self._spec.fps
+
+    async def push_audio(self, frame: rtc.AudioFrame) -> None:
+        pcm = np.frombuffer(frame.data, dtype=np.int16)
+        if frame.num_channels > 1:
+            pcm = pcm.reshape(-1, frame.num_channels).mean(axis=1).astype(np.int16)
+        if not self._segments or self._segments[-1].closed:
+            self._segments.append(_Segment())
+        self._segments[-1].samples += len(pcm)
+        await self._call(self._session.push_audio, pcm)
+
+    def end_segment(self) -> None:
+        if self._segments and not self._segments[-1].closed:
+            self._segments[-1].closed = True
+            self._executor.submit(self._session.end_segment)
+
+    def interrupt(self) -> None:
+        """Drop queued speech now; the next frame is idle and the rest of the audio never plays."""
+        self._generation += 1
+        self._executor.submit(self._session.clear)
+        unplayed = self._audio_source.queued_duration
+        self._audio_source.clear_queue()
+        pending = [*self._finishing, *self._segments]
+        self._finishing.clear()
+        self._segments.clear()
+        # Every captured segment gets exactly one playback_finished, or the agent waits forever.
+        for index, segment in enumerate(pending):
+            published = segment.frames_published * self.frame_duration
+            played = max(0.0, published - unplayed) if index == 0 else 0.0
+            self.on_playback_finished(played, True)
+
+    async def run(self) -> None:
+        while True:
+            generation = self._generation
+            started = time.perf_counter()
+            frame = await self._call(self._session.next_frame)
+            self.stats.render_ms_total += (time.perf_counter() - started) * 1000
+            speaking = frame.speaking and generation == self._generation and bool(self._segments)
+            audio = frame.audio if speaking and frame.audio is not None else self._silence
+            await self._audio_source.capture_frame(
+                rtc.AudioFrame(audio.tobytes(), self._sample_rate, 1, len(audio))
+            )
+            # The frame's audio sits at the end of the source's queue: it plays after what is queued before it.
+            plays_in = max(0.0, self._audio_source.queued_duration - self.frame_duration)
+            timestamp_us = (time.monotonic_ns() // 1000) + int(plays_in * 1e6)
+            await self._video_sink.capture(frame.image, timestamp_us)
+            self.stats.frames += 1
+            if speaking:
+                self.stats.speech_frames += 1
+                self._account_speech_frame(plays_in)
+
+    def _account_speech_frame(self, plays_in: float) -> None:
+        head = self._segments[0]
+        if head.frames_published == 0:
+            self.on_playback_started(time.time() + plays_in)
+        head.frames_published += 1
+        if head.closed and head.frames_published >= math.ceil(head.samples / self._samples_per_frame):
+            self._finishing.append(self._segments.popleft())
+            asyncio.get_running_loop().call_later(plays_in + self.frame_duration, self._finish_played, head)
+
+    def _finish_played(self, segment: _Segment) -> None:
+        if self._finishing and self._finishing[0] is segment:
+            self._finishing.popleft()
+            self.on_playback_finished(segment.samples / self._sample_rate, False)
+
+    async def _call(self, fn: Callable[..., object], *args: object) -> object:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def close(self) -> None:
+        logger.debug("avatar pacer closing", extra={"frames": self.stats.frames})
+        self._executor.submit(self._session.close)

@@ -1,0 +1,86 @@
+"""Where rendered frames go: pre-encoded H.264 (x264/NVENC) or raw frames the SDK encodes."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import Executor
+from typing import Any, Protocol
+
+import numpy as np
+from livekit import rtc
+
+from .encoders import Encoder, apply_feedback
+
+
+class VideoSink(Protocol):
+    source: rtc.EncodedVideoSource | rtc.VideoSource
+
+    def publish_options(self) -> rtc.TrackPublishOptions: ...
+
+    async def capture(self, image: Any, timestamp_us: int) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class EncodedVideoSink:
+    """Encodes each frame once and hands the access unit to an `rtc.EncodedVideoSource`.
+
+    Keyframe requests (a late joiner, packet loss) and the SDK's rate targets are
+    applied to the encoder before every frame.
+    """
+
+    def __init__(self, encoder: Encoder, executor: Executor) -> None:
+        self.encoder = encoder
+        self.source = rtc.EncodedVideoSource(encoder.options.width, encoder.options.height)
+        self._executor = executor
+        self.frames_rejected = 0
+
+    def publish_options(self) -> rtc.TrackPublishOptions:
+        return rtc.TrackPublishOptions(
+            source=rtc.TrackSource.SOURCE_CAMERA,
+            video_codec=rtc.VideoCodec.H264,
+            video_encoder=rtc.VideoEncoderBackend.ENCODER_BACKEND_PRE_ENCODED,
+            simulcast=False,
+            video_encoding=rtc.VideoEncoding(
+                max_bitrate=self.encoder.options.max_bitrate_bps, max_framerate=self.encoder.options.fps
+            ),
+        )
+
+    async def capture(self, image: Any, timestamp_us: int) -> None:
+        apply_feedback(self.encoder, self.source.take_feedback())
+        unit = await asyncio.get_running_loop().run_in_executor(self._executor, self.encoder.encode, image)
+        frame_type = rtc.EncodedFrameType.ENCODED_FRAME_KEY if unit.is_keyframe else rtc.EncodedFrameType.ENCODED_FRAME_DELTA
+        accepted = self.source.capture_frame(
+            rtc.EncodedVideoFrame(
+                data=unit.data,
+                width=self.encoder.options.width,
+                height=self.encoder.options.height,
+                codec=rtc.VideoCodec.H264,
+                frame_type=frame_type,
+                timestamp_us=timestamp_us,
+            )
+        )
+        if not accepted:
+            self.frames_rejected += 1
+
+    async def aclose(self) -> None:
+        self.encoder.close()
+        await self.source.aclose()
+
+
+class RawVideoSink:
+    """RGB frames to an `rtc.VideoSource`; the SDK's own encoder (and simulcast) takes over."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.source = rtc.VideoSource(width, height)
+        self._width, self._height = width, height
+
+    def publish_options(self) -> rtc.TrackPublishOptions:
+        return rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_CAMERA)
+
+    async def capture(self, image: np.ndarray, timestamp_us: int) -> None:
+        frame = rtc.VideoFrame(self._width, self._height, rtc.VideoBufferType.RGB24, image.tobytes())
+        self.source.capture_frame(frame, timestamp_us=timestamp_us)
+
+    async def aclose(self) -> None:
+        await self.source.aclose()

@@ -1,0 +1,103 @@
+"""The avatar end to end: a client receives the agent's video, and its lips follow its voice."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from livekit import api
+from livekit.plugins.musetalk.engines.cpu import CpuEngine
+from livekit.plugins.musetalk.packs import load_pack
+from conftest import LOG_DIR
+from support.rooms import ReceivedMedia, agent_participant, record_agent, wait_for
+
+FRAME_S = 0.04
+
+
+def mouth_box() -> tuple[int, int, int, int]:
+    prepared = CpuEngine().prepare(load_pack("default"))
+    x0, y0, x1, y1 = (int(v) for v in prepared.rig.mouth_box)
+    return x0, y0, x1, y1
+
+
+def mouth_activity(media: ReceivedMedia, box: tuple[int, int, int, int], closed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x0, y0, x1, y1 = box
+    times = np.array([t for t, _, _ in media.video])
+    change = np.array([np.abs(img[y0:y1, x0:x1].astype(np.float32) - closed).mean() for _, _, img in media.video])
+    return times, change
+
+
+def audio_energy_at(media: ReceivedMedia, times: np.ndarray) -> np.ndarray:
+    """RMS of the received audio in the 40 ms before each time (arrival clock)."""
+    arrivals = np.array([t for t, _ in media.audio])
+    chunks = [a.astype(np.float32) for _, a in media.audio]
+    energy = []
+    for t in times:
+        window = [c for at, c in zip(arrivals, chunks) if t - FRAME_S <= at < t]
+        energy.append(np.sqrt(np.mean(np.concatenate(window) ** 2)) if window else 0.0)
+    return np.array(energy)
+
+
+def best_lagged_correlation(a: np.ndarray, b: np.ndarray, max_lag: int) -> float:
+    best = -1.0
+    for lag in range(-max_lag, max_lag + 1):
+        x, y = (a[lag:], b[: len(b) - lag]) if lag >= 0 else (a[:lag], b[-lag:])
+        if len(x) > 10 and x.std() > 0 and y.std() > 0:
+            best = max(best, float(np.corrcoef(x, y)[0, 1]))
+    return best
+
+
+async def test_avatar_video_follows_speech(livekit_server, worker, connect, room_name) -> None:
+    box = mouth_box()
+    room = await connect(room_name)
+    media = record_agent(room)
+    async with livekit_server.api() as lkapi:
+        await lkapi.agent_dispatch.create_dispatch(
+            api.CreateAgentDispatchRequest(agent_name=worker.agent_name, room=room_name, metadata='{"language": "en"}')
+        )
+    agent = await wait_for(lambda: agent_participant(room), what="agent participant")
+    await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", what="agent listening")
+    await wait_for(lambda: len(media.video) > 25, what="idle video frames")
+    idle_end = time.monotonic()
+
+    await room.local_participant.send_text(
+        "Tell me about the moon, the stars, and the long quiet road between them", topic="lk.chat"
+    )
+    await wait_for(lambda: agent.attributes.get("lk.agent.state") == "speaking", timeout=30, what="agent speaking")
+    await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", timeout=60, what="reply finished")
+    await asyncio.sleep(1.5)
+    media.stop()
+
+    height, width = media.video[-1][2].shape[:2]
+    assert (width, height) == (512, 512)
+    intervals = np.diff([ts for _, ts, _ in media.video]) / 1000
+    assert abs(np.median(intervals) - FRAME_S * 1000) < 8, f"median frame interval {np.median(intervals)} ms"
+
+    x0, y0, x1, y1 = box
+    idle = media.video_between(0, idle_end)
+    closed = np.median([img[y0:y1, x0:x1].astype(np.float32) for img in idle], axis=0)
+    times, change = mouth_activity(media, box, closed)
+    energy = audio_energy_at(media, times)
+    speaking = energy > 0.1 * energy.max()
+    assert speaking.sum() > 25, "the reply should last well over a second"
+
+    r = best_lagged_correlation(change, energy, max_lag=5)
+    print(f"r={r:.3f} speak={change[speaking].mean():.2f} idle={change[times < idle_end].mean():.2f} tail={change[times > times[-1] - 0.8].mean():.2f} n={len(change)}")
+    assert r >= 0.6, f"mouth motion vs received audio energy: r={r:.2f}"
+    assert change[speaking].mean() > 3 * change[times < idle_end].mean()
+
+    tail = change[times > times[-1] - 0.8]
+    assert tail.mean() < 0.25 * change[speaking].mean(), "the mouth should be closed again after the reply"
+    assert np.abs(media.audio_samples()).max() > 1000
+    save_contact_sheet([img for (_, _, img), talk in zip(media.video, speaking) if talk], LOG_DIR / "avatar_talking.png")
+
+
+def save_contact_sheet(frames: list[np.ndarray], path: Path, count: int = 8) -> None:
+    """A strip of received frames, spread over the reply: the picture in the README comes from here."""
+    picks = [frames[i] for i in np.linspace(0, len(frames) - 1, count).astype(int)]
+    strip = np.concatenate([cv2.resize(f, (256, 256), interpolation=cv2.INTER_AREA) for f in picks], axis=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
