@@ -10,6 +10,7 @@ pacer's wait for the next 40 ms tick comes on top.
 
 from __future__ import annotations
 
+# ruff: noqa: E402  (the thread limits must be set before numpy and OpenCV load)
 import os
 
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -23,7 +24,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
 from livekit.plugins.musetalk.engines.base import VideoSpec
 from livekit.plugins.musetalk.engines.cpu import CpuEngine, CpuSession
 from livekit.plugins.musetalk.packs import load_pack
@@ -40,7 +40,10 @@ def syllable_audio(seconds: float) -> np.ndarray:
 
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
-    return {"p50": round(float(np.percentile(samples_ms, 50)), 3), "p95": round(float(np.percentile(samples_ms, 95)), 3)}
+    return {
+        "p50": round(float(np.percentile(samples_ms, 50)), 3),
+        "p95": round(float(np.percentile(samples_ms, 95)), 3),
+    }
 
 
 def render_times(session: CpuSession, frames: int) -> list[float]:
@@ -68,7 +71,11 @@ def lipsync_latencies(session: CpuSession, frames: int) -> list[float]:
 
 def machine() -> dict[str, object]:
     model = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor(),
     )
     return {

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from livekit.plugins.musetalk.engines.base import AvatarFrame
 from livekit.plugins.musetalk.engines.cpu import CpuEngine, CpuSession, Liveliness, PreparedPortrait
 from livekit.plugins.musetalk.packs import CACHE_DIR_ENV, load_pack
@@ -25,7 +24,9 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreparedPortr
         yield CpuEngine().prepare(load_pack("default", REPO / "avatars"))
 
 
-def session(prepared: PreparedPortrait, *, head_motion_px: float = 0.0, blinks: bool = False, seed: int = 7) -> CpuSession:
+def session(
+    prepared: PreparedPortrait, *, head_motion_px: float = 0.0, blinks: bool = False, seed: int = 7
+) -> CpuSession:
     engine = CpuEngine(Liveliness(seed=seed, head_motion_px=head_motion_px, blinks=blinks))
     return engine.new_session(prepared, sample_rate=SAMPLE_RATE)
 
@@ -40,7 +41,9 @@ def speech_like(seconds: float, seed: int = 3) -> np.ndarray:
         t = np.arange(length) / SAMPLE_RATE
         f0 = rng.uniform(150, 230)
         formant = rng.uniform(300, 2500)
-        tone = sum(np.sin(2 * np.pi * f0 * k * t) / k * np.exp(-(((f0 * k - formant) / 900) ** 2)) for k in range(1, 20))
+        tone = sum(
+            np.sin(2 * np.pi * f0 * k * t) / k * np.exp(-(((f0 * k - formant) / 900) ** 2)) for k in range(1, 20)
+        )
         envelope = np.sin(np.pi * t / t[-1]) ** 2 * rng.uniform(0.15, 1.0)
         burst = tone / np.abs(tone).max() * envelope * 0.5
         end = min(len(out), position + length)

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from livekit.plugins.musetalk.engines.cpu import CpuEngine
 from livekit.plugins.musetalk.errors import AvatarPackError
 from livekit.plugins.musetalk.packs import (
@@ -22,6 +20,7 @@ from livekit.plugins.musetalk.packs import (
     load_pack,
     prepare_cached,
 )
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -105,7 +104,9 @@ def test_cache_still_unreadable_after_rebuilding_is_an_error(avatars: Path) -> N
 
     pack = load_pack("default", avatars)
     with pytest.raises(AvatarPackError, match="'default'.*cannot be read back.*truncated"):
-        prepare_cached(pack, engine_name="test", engine_version="1", spec=pack.video_spec, build=lambda d: None, load=unreadable)
+        prepare_cached(
+            pack, engine_name="test", engine_version="1", spec=pack.video_spec, build=lambda d: None, load=unreadable
+        )
 
 
 def test_unknown_pack(avatars: Path) -> None:

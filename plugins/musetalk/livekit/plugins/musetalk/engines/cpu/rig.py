@@ -94,9 +94,7 @@ class FaceRig:
         return rig
 
 
-def fit_portrait(
-    image: np.ndarray, landmarks: FaceLandmarks, spec: VideoSpec
-) -> tuple[np.ndarray, np.ndarray]:
+def fit_portrait(image: np.ndarray, landmarks: FaceLandmarks, spec: VideoSpec) -> tuple[np.ndarray, np.ndarray]:
     """Crop the portrait to the output aspect around the face, scale it to the output size.
 
     Returns the fitted image and the mesh moved into its pixels.
@@ -129,13 +127,17 @@ def build_rig(image: np.ndarray, landmarks: FaceLandmarks, spec: VideoSpec) -> F
 
     mouth_box = np.array(
         clip_box(
-            (centre_x - 2.3 * half_width, nose_y - 0.02 * face_height, centre_x + 2.3 * half_width,
-             chin_y + 0.32 * face_height),
+            (
+                centre_x - 2.3 * half_width,
+                nose_y - 0.02 * face_height,
+                centre_x + 2.3 * half_width,
+                chin_y + 0.32 * face_height,
+            ),
             width,
             height,
         ),
         np.int32,
-    )  # fmt: skip
+    )
     xs, ys = box_grid(tuple(mouth_box))
     line_y = curve_at(xs[0], lip_line)[None, :]
     u = (xs - centre_x) / half_width
@@ -183,8 +185,11 @@ def build_rig(image: np.ndarray, landmarks: FaceLandmarks, spec: VideoSpec) -> F
         lower_teeth_alpha=lower_alpha,
         cavity_rgb=(lip_rgb * 0.28).astype(np.float32),
         tongue_rgb=(0.55 * lip_rgb + 0.45 * np.array([185.0, 92.0, 96.0])).astype(np.float32) * 0.95,
-        eyes=tuple(_eye_rig(points, upper, lower, width, height) for upper, lower in zip(EYE_UPPER_LIDS, EYE_LOWER_LIDS)),
-    )  # fmt: skip
+        eyes=tuple(
+            _eye_rig(points, upper, lower, width, height)
+            for upper, lower in zip(EYE_UPPER_LIDS, EYE_LOWER_LIDS, strict=True)
+        ),
+    )
 
 
 def opening_profile(u: np.ndarray) -> np.ndarray:
@@ -251,7 +256,12 @@ def _teeth_strips(
         upper = np.broadcast_to(SYNTHETIC_TEETH_RGB * shade[..., None], (depth, len(columns), 3))
         upper_alpha = np.clip(depth * np.sqrt(lens)[None, :] - rows, 0.0, 1.0) * 0.9
         empty = np.zeros((1, len(columns)), np.float32)
-        return upper.astype(np.float32), upper_alpha.astype(np.float32), np.zeros((1, len(columns), 3), np.float32), empty
+        return (
+            upper.astype(np.float32),
+            upper_alpha.astype(np.float32),
+            np.zeros((1, len(columns), 3), np.float32),
+            empty,
+        )
 
     def strip(start_y: np.ndarray, step: float, share: float) -> tuple[np.ndarray, np.ndarray]:
         depth = int(np.ceil(gap.max() * share)) + 2
@@ -297,9 +307,11 @@ def _head_region(
     rows, cols = np.nonzero(mask > 0.004)
     x0, y0, x1, y1 = mouth_box
     head_box = np.array(
-        clip_box((min(cols.min(), x0), min(rows.min(), y0), max(cols.max() + 1, x1), max(rows.max() + 1, y1)), width, height),
+        clip_box(
+            (min(cols.min(), x0), min(rows.min(), y0), max(cols.max() + 1, x1), max(rows.max() + 1, y1)), width, height
+        ),
         np.int32,
-    )  # fmt: skip
+    )
     hx0, hy0, hx1, hy1 = head_box
     return head_box, mask[hy0:hy1, hx0:hx1].copy()
 
@@ -308,10 +320,18 @@ def _eye_rig(points: np.ndarray, upper_ids: list[int], lower_ids: list[int], wid
     upper, lower = points[upper_ids], points[lower_ids]
     eye_width = float(np.ptp(upper[:, 0]))
     box = np.array(
-        clip_box((upper[:, 0].min() - 0.15 * eye_width, upper[:, 1].min() - 0.7 * eye_width,
-                  upper[:, 0].max() + 0.15 * eye_width, lower[:, 1].max() + 2), width, height),
+        clip_box(
+            (
+                upper[:, 0].min() - 0.15 * eye_width,
+                upper[:, 1].min() - 0.7 * eye_width,
+                upper[:, 0].max() + 0.15 * eye_width,
+                lower[:, 1].max() + 2,
+            ),
+            width,
+            height,
+        ),
         np.int32,
-    )  # fmt: skip
+    )
     xs, ys = box_grid(tuple(box))
     upper_y, lower_y = curve_at(xs[0], upper)[None, :], curve_at(xs[0], lower)[None, :]
     below_upper_lid = ys - upper_y

@@ -27,7 +27,9 @@ class Liveliness:
 class CpuSession:
     def __init__(self, rig: FaceRig, spec: VideoSpec, *, sample_rate: int, liveliness: Liveliness) -> None:
         if sample_rate % spec.fps:
-            raise ValueError(f"sample_rate {sample_rate} Hz is not a whole number of samples per frame at {spec.fps} fps")
+            raise ValueError(
+                f"sample_rate {sample_rate} Hz is not a whole number of samples per frame at {spec.fps} fps"
+            )
         self.sample_rate = sample_rate
         self.samples_per_frame = sample_rate // spec.fps
         self.last_pose = FacePose()
