@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from livekit.agents import Agent, AgentServer, AgentSession, JobContext, JobProcess
-from livekit.plugins import silero
+from livekit.plugins import musetalk, silero
 
 from .config import WorkerSettings
 from .metadata import parse_dispatch_metadata
@@ -20,6 +20,7 @@ DEFAULT_INSTRUCTIONS = (
 )
 
 settings = WorkerSettings.from_env()
+faster_whisper.register_model_download(settings.whisper_model)
 
 
 def _load(server: AgentServer) -> float:
@@ -36,7 +37,14 @@ server = AgentServer(
 
 
 def prewarm(proc: JobProcess) -> None:
-    proc.userdata["vad"] = silero.VAD.load()
+    proc.userdata["vad"] = silero.VAD.load(min_silence_duration=VAD_MIN_SILENCE_S)
+    proc.userdata["whisper_model_dir"] = None
+    proc.userdata["whisper_problem"] = None
+    try:
+        proc.userdata["whisper_model_dir"] = load_whisper_model(settings.whisper_model)
+    except faster_whisper.ModelNotFoundError as e:
+        logger.error("speech input disabled on this worker: %s", e)
+        proc.userdata["whisper_problem"] = str(e)
 
 
 server.setup_fnc = prewarm
@@ -55,7 +63,7 @@ async def entrypoint(ctx: JobContext) -> None:
     for problem in parsed.problems:
         logger.warning("dispatch metadata: %s", problem, extra={"room": ctx.room.name})
 
-    plan = plan_voice_pipeline(settings, metadata)
+    plan = plan_voice_pipeline(settings, metadata, whisper_problem=ctx.proc.userdata["whisper_problem"])
     for notice in plan.notices:
         logger.warning("voice pipeline: %s", notice, extra={"room": ctx.room.name})
 
@@ -66,8 +74,21 @@ async def entrypoint(ctx: JobContext) -> None:
         tts=build_tts(plan, metadata, voices={}),
     )
     session.on("close", lambda ev: ctx.shutdown(reason=f"agent session closed: {ev.reason}"))
+    avatar_notices = await start_avatar(session, ctx, metadata.avatar)
     await session.start(
         agent=Agent(instructions=metadata.instructions or DEFAULT_INSTRUCTIONS),
         room=ctx.room,
     )
-    await publish_notices(ctx.room, parsed.problems + plan.notices)
+    await publish_notices(ctx.room, parsed.problems + plan.notices + avatar_notices)
+
+
+async def start_avatar(session: AgentSession, ctx: JobContext, avatar_id: str) -> list[str]:
+    """Give the agent its face; if no avatar can run, the job goes on voice-only and says why."""
+    avatar = musetalk.AvatarSession(avatar=avatar_id, avatars_dir=settings.avatars_dir)
+    try:
+        await avatar.start(session, room=ctx.room)
+    except musetalk.MuseTalkPluginError as e:
+        logger.error("avatar unavailable, continuing voice-only: %s", e, extra={"room": ctx.room.name})
+        await avatar.aclose()
+        return [f"avatar unavailable ({e}); continuing with voice only"]
+    return avatar.notices

@@ -1,17 +1,22 @@
 """Choosing and building the voice pipeline (STT, LLM, TTS) for one session.
 
 Choosing is separate from building so the choice can be tested without a
-network: `plan_voice_pipeline` looks only at settings, metadata and which keys
-exist; `build_*` turn a plan into provider objects.
+network: `plan_voice_pipeline` looks only at settings, metadata, which keys
+exist and whether the local Whisper model loaded; `build_*` turn a plan into
+provider objects, chained with the framework's fallback adapters in plan order.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from livekit.agents import llm, tts
+from livekit.agents import llm, stt, tts, vad
+from livekit.plugins import faster_whisper
+from livekit.plugins.musetalk.errors import AvatarPackError
+from livekit.plugins.musetalk.packs import load_pack
 
 from .config import WorkerSettings
 from .metadata import DispatchMetadata
@@ -20,40 +25,99 @@ from .offline import EspeakTTS, ScriptedLLM
 GEMINI_KEY = "GOOGLE_API_KEY"
 GOOGLE_CLOUD_CREDENTIALS = "GOOGLE_APPLICATION_CREDENTIALS"
 ELEVENLABS_KEY = "ELEVEN_API_KEY"
+NO_SPEECH_INPUT = "speech input is off for this session; type messages on lk.chat instead"
 
 
 @dataclass
 class VoicePlan:
-    """Provider names in fallback order, plus what the room should be told."""
+    """Provider names in fallback order (an empty `stt`: text chat only), plus what the room should be told."""
 
+    stt: list[str]
     llm: list[str]
     tts: list[str]
     notices: list[str] = field(default_factory=list)
 
 
-def plan_voice_pipeline(
-    settings: WorkerSettings, metadata: DispatchMetadata, env: Mapping[str, str] = os.environ
-) -> VoicePlan:
-    if not settings.uses_cloud():
-        return VoicePlan(llm=["scripted"], tts=["espeak"])
+def _available_in_order(preferred: Sequence[str], available: Mapping[str, bool]) -> list[str]:
+    return [name for name in preferred if available[name]]
 
+
+def _plan_stt(
+    settings: WorkerSettings, whisper_problem: str | None, env: Mapping[str, str], notices: list[str]
+) -> list[str]:
+    available = {"faster-whisper": whisper_problem is None, "google": bool(env.get(GOOGLE_CLOUD_CREDENTIALS))}
+    if not settings.uses_cloud():
+        preferred = ["faster-whisper"]
+    else:
+        preferred = [settings.stt_provider] + [p for p in ("faster-whisper", "google") if p != settings.stt_provider]
+    chain = _available_in_order(preferred, available)
+    if available[preferred[0]]:
+        return chain
+    fallback = f"falling back to {chain[0]!r}" if chain else NO_SPEECH_INPUT
+    reason = whisper_problem if preferred[0] == "faster-whisper" else f"STT 'google' needs {GOOGLE_CLOUD_CREDENTIALS}"
+    notices.append(f"{reason} ({fallback})")
+    return chain
+
+
+def _plan_tts(metadata: DispatchMetadata, env: Mapping[str, str], notices: list[str]) -> list[str]:
+    available = {
+        "google": bool(env.get(GOOGLE_CLOUD_CREDENTIALS)),
+        "elevenlabs": bool(env.get(ELEVENLABS_KEY)),
+        "espeak": True,
+    }
+    preferred = [metadata.tts_provider] + [p for p in ("google", "elevenlabs") if p != metadata.tts_provider]
+    chain = _available_in_order([*preferred, "espeak"], available)
+    if not available[metadata.tts_provider]:
+        key = ELEVENLABS_KEY if metadata.tts_provider == "elevenlabs" else GOOGLE_CLOUD_CREDENTIALS
+        notices.append(f"TTS {metadata.tts_provider!r} needs {key}: falling back to {chain[0]!r}")
+    return chain
+
+
+def plan_voice_pipeline(
+    settings: WorkerSettings,
+    metadata: DispatchMetadata,
+    *,
+    whisper_problem: str | None = None,
+    env: Mapping[str, str] = os.environ,
+) -> VoicePlan:
+    """`whisper_problem` is why the worker's faster-whisper model is unusable (None: it loaded)."""
     notices: list[str] = []
+    stt_chain = _plan_stt(settings, whisper_problem, env, notices)
+    if not settings.uses_cloud():
+        return VoicePlan(stt=stt_chain, llm=["scripted"], tts=["espeak"], notices=notices)
+
     llm_chain = ["scripted"]
     if env.get(GEMINI_KEY):
         llm_chain.insert(0, "gemini")
     else:
         notices.append(f"{GEMINI_KEY} is not set: using the offline scripted LLM")
+    return VoicePlan(stt=stt_chain, llm=llm_chain, tts=_plan_tts(metadata, env, notices), notices=notices)
 
-    available = {
-        "google": bool(env.get(GOOGLE_CLOUD_CREDENTIALS)),
-        "elevenlabs": bool(env.get(ELEVENLABS_KEY)),
-    }
-    preferred = [metadata.tts_provider] + [p for p in ("google", "elevenlabs") if p != metadata.tts_provider]
-    tts_chain = [p for p in preferred if available[p]] + ["espeak"]
-    if not available[metadata.tts_provider]:
-        key = ELEVENLABS_KEY if metadata.tts_provider == "elevenlabs" else GOOGLE_CLOUD_CREDENTIALS
-        notices.append(f"TTS {metadata.tts_provider!r} needs {key}: falling back to {tts_chain[0]!r}")
-    return VoicePlan(llm=llm_chain, tts=tts_chain, notices=notices)
+
+def build_stt(
+    plan: VoicePlan,
+    metadata: DispatchMetadata,
+    *,
+    whisper_model_dir: str | None,
+    vad: vad.VAD,
+    env: Mapping[str, str] = os.environ,
+) -> stt.STT | None:
+    """None when the plan has no STT; `vad` lets the fallback adapter stream the non-streaming Whisper."""
+    instances: list[stt.STT] = []
+    for name in plan.stt:
+        if name == "google":
+            from livekit.plugins import google
+
+            instances.append(
+                google.STT(languages=metadata.language, credentials_file=env[GOOGLE_CLOUD_CREDENTIALS])
+            )
+        else:
+            if whisper_model_dir is None:
+                raise ValueError("the plan uses faster-whisper but no model directory was loaded")
+            instances.append(faster_whisper.STT(model=whisper_model_dir, language=metadata.language))
+    if not instances:
+        return None
+    return instances[0] if len(instances) == 1 else stt.FallbackAdapter(instances, vad=vad)
 
 
 def build_llm(plan: VoicePlan, settings: WorkerSettings, metadata: DispatchMetadata) -> llm.LLM:
@@ -64,7 +128,9 @@ def build_llm(plan: VoicePlan, settings: WorkerSettings, metadata: DispatchMetad
 
             instances.append(google.LLM(model=metadata.llm_model or settings.gemini_model))
         else:
-            instances.append(ScriptedLLM(language=metadata.language))
+            instances.append(
+                ScriptedLLM(language=metadata.language, extra_sentences=settings.scripted_extra_sentences)
+            )
     return instances[0] if len(instances) == 1 else llm.FallbackAdapter(instances)
 
 
@@ -86,3 +152,24 @@ def build_tts(plan: VoicePlan, metadata: DispatchMetadata, voices: Mapping[str, 
         else:
             instances.append(EspeakTTS(language=metadata.language))
     return instances[0] if len(instances) == 1 else tts.FallbackAdapter(instances)
+
+
+def voices_for_language(default_voice: Mapping[str, Mapping[str, str]], language: str) -> dict[str, str]:
+    """provider → voice for `language` ("ko-KR"), from a manifest's language → provider → voice table.
+
+    The exact tag wins, then its base language ("ko").
+    """
+    for tag in (language, language.split("-")[0]):
+        for manifest_language, voices in default_voice.items():
+            if manifest_language.lower() == tag.lower():
+                return dict(voices)
+    return {}
+
+
+def pack_voices(avatar: str, language: str, avatars_dir: Path) -> dict[str, str]:
+    """The avatar pack's default voices for `language`; none for a broken pack (the avatar reports it)."""
+    try:
+        pack = load_pack(avatar, avatars_dir)
+    except AvatarPackError:
+        return {}
+    return voices_for_language(pack.manifest.default_voice, language)

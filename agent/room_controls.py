@@ -1,0 +1,65 @@
+"""What room participants can do to a running session besides talking and typing.
+
+- RPC `interrupt` (any participant): stop the avatar's current speech now.
+- RPC `end_session` (any participant): end the session; the agent leaves.
+- The session ends when the last human leaves. When the human the session
+  listens to leaves while others stay, it listens to another one of them.
+
+The default of LiveKit's RoomIO, closing when the *linked* participant leaves,
+is turned off in the entrypoint (`close_on_disconnect=False`) for this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from livekit import rtc
+from livekit.agents import AgentSession
+from livekit.agents.job import DEFAULT_PARTICIPANT_KINDS
+from livekit.agents.types import ATTRIBUTE_PUBLISH_ON_BEHALF
+
+INTERRUPT_RPC = "interrupt"
+END_SESSION_RPC = "end_session"
+
+logger = logging.getLogger("streaming-avatar")
+
+
+def humans(room: rtc.Room) -> list[rtc.RemoteParticipant]:
+    """Remote participants a session talks with (not agents, nor tracks published for this agent)."""
+    own_identity = room.local_participant.identity
+    return [
+        p
+        for p in room.remote_participants.values()
+        if p.kind in DEFAULT_PARTICIPANT_KINDS and p.attributes.get(ATTRIBUTE_PUBLISH_ON_BEHALF) != own_identity
+    ]
+
+
+def install_room_controls(room: rtc.Room, session: AgentSession) -> None:
+    async def interrupt(data: rtc.RpcInvocationData) -> str:
+        try:
+            await session.interrupt(force=True)
+        except RuntimeError as e:
+            raise rtc.RpcError(rtc.RpcError.ErrorCode.APPLICATION_ERROR, f"cannot interrupt: {e}") from e
+        logger.info("interrupted by RPC", extra={"caller": data.caller_identity})
+        return json.dumps({"interrupted": True})
+
+    async def end_session(data: rtc.RpcInvocationData) -> str:
+        logger.info("session ended by RPC", extra={"caller": data.caller_identity})
+        asyncio.get_running_loop().call_soon(lambda: session.shutdown(drain=False))
+        return json.dumps({"ending": True})
+
+    def on_participant_disconnected(participant: rtc.RemoteParticipant) -> None:
+        remaining = humans(room)
+        if not remaining:
+            logger.info("last participant left; ending the session", extra={"participant": participant.identity})
+            session.shutdown(drain=False)
+            return
+        linked = session.room_io.linked_participant
+        if linked is None or linked.identity == participant.identity:
+            session.room_io.set_participant(remaining[0].identity)
+
+    room.local_participant.register_rpc_method(INTERRUPT_RPC, interrupt)
+    room.local_participant.register_rpc_method(END_SESSION_RPC, end_session)
+    room.on("participant_disconnected", on_participant_disconnected)

@@ -1,0 +1,37 @@
+"""How the avatar takes turns and gets interrupted (AgentSession `turn_handling`).
+
+- Turn detection is left to the session's automatic choice, which with a VAD
+  and no realtime model is "vad": the user's turn ends when silero reports the
+  end of speech (`min_silence_duration`, 0.55 s) and `min_delay` has passed
+  since the last speech; both delays run from the same moment, so the larger wins.
+- Interruptions are VAD-driven ("vad" mode): the adaptive detector needs LiveKit
+  Cloud inference, which a self-hosted worker does not have. Half a second of
+  speech over the avatar (`min_duration`) stops it; shorter noises do not.
+- A stop without words following it within `false_interruption_timeout` (a
+  cough, a door) resumes the reply where it paused. The timeout leaves room for
+  Whisper, which only transcribes once the VAD reports the end of speech.
+"""
+
+from __future__ import annotations
+
+from livekit.agents.voice.turn import TurnHandlingOptions
+
+VAD_MIN_SILENCE_S = 0.55
+ENDPOINTING_MIN_DELAY_S = 0.5
+
+TURN_HANDLING: TurnHandlingOptions = {
+    "endpointing": {"mode": "fixed", "min_delay": ENDPOINTING_MIN_DELAY_S, "max_delay": 3.0},
+    "interruption": {
+        "enabled": True,
+        "mode": "vad",
+        "min_duration": 0.5,
+        "min_words": 0,
+        "resume_false_interruption": True,
+        "false_interruption_timeout": 2.0,
+    },
+}
+
+
+def end_of_speech_delay_s() -> float:
+    """Silence after the user's last word before the turn can end: the floor of reply latency."""
+    return max(VAD_MIN_SILENCE_S, ENDPOINTING_MIN_DELAY_S)

@@ -1,0 +1,208 @@
+"""Which STT / LLM / TTS chain a session gets from worker settings, dispatch metadata and keys.
+
+The real provider objects are constructed (with fake keys: nothing connects),
+so the tests check the chain the session would actually run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from livekit.agents import llm, stt, tts
+from livekit.plugins import elevenlabs, faster_whisper, google, silero
+
+from agent.config import REPO_ROOT, WorkerSettings
+from agent.metadata import DispatchMetadata
+from agent.offline import EspeakTTS, ScriptedLLM
+from agent.providers import (
+    ELEVENLABS_KEY,
+    GEMINI_KEY,
+    GOOGLE_CLOUD_CREDENTIALS,
+    build_llm,
+    build_stt,
+    build_tts,
+    pack_voices,
+    plan_voice_pipeline,
+    voices_for_language,
+)
+
+WHISPER_DIR = "/models/whisper-small"
+WHISPER_PROBLEM = "faster-whisper model 'small' is not downloaded on this worker. Run `python -m agent download-files`"
+ALL_KEYS = {GEMINI_KEY: "gemini-key", ELEVENLABS_KEY: "eleven-key", GOOGLE_CLOUD_CREDENTIALS: "/secrets/gcp.json"}
+
+
+@pytest.fixture(scope="module")
+def vad() -> silero.VAD:
+    return silero.VAD.load()
+
+
+def settings_with(monkeypatch: pytest.MonkeyPatch, *, keys: dict[str, str], **env: str) -> WorkerSettings:
+    for name in (*ALL_KEYS, "STREAMING_AVATAR_STT_PROVIDER", "STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {**keys, **env}.items():
+        monkeypatch.setenv(name, value)
+    return WorkerSettings.from_env()
+
+
+def chain(adapter_or_single: Any) -> list[Any]:
+    """The provider objects in fallback order (one object: a chain of one)."""
+    for attribute in ("_stt_instances", "_llm_instances", "_tts_instances"):
+        if hasattr(adapter_or_single, attribute):
+            return list(getattr(adapter_or_single, attribute))
+    return [adapter_or_single]
+
+
+def unwrap(instance: Any) -> Any:
+    """The STT inside the stream adapter the fallback adapter puts around a non-streaming STT."""
+    return instance.wrapped_stt if isinstance(instance, stt.StreamAdapter) else instance
+
+
+def test_offline_profile_runs_local_providers_only(monkeypatch: pytest.MonkeyPatch, vad: silero.VAD) -> None:
+    settings = settings_with(monkeypatch, keys=ALL_KEYS, STREAMING_AVATAR_VOICE_PROFILE="offline")
+    metadata = DispatchMetadata(language="en", tts_provider="elevenlabs")
+
+    plan = plan_voice_pipeline(settings, metadata)
+
+    assert (plan.stt, plan.llm, plan.tts, plan.notices) == (["faster-whisper"], ["scripted"], ["espeak"], [])
+    speech = build_stt(plan, metadata, whisper_model_dir=WHISPER_DIR, vad=vad)
+    assert isinstance(speech, faster_whisper.STT) and speech.model == WHISPER_DIR
+    assert isinstance(build_llm(plan, settings, metadata), ScriptedLLM)
+    assert isinstance(build_tts(plan, metadata, voices={}), EspeakTTS)
+
+
+def test_missing_whisper_model_means_text_only_and_says_why(monkeypatch: pytest.MonkeyPatch, vad: silero.VAD) -> None:
+    settings = settings_with(monkeypatch, keys={}, STREAMING_AVATAR_VOICE_PROFILE="offline")
+    metadata = DispatchMetadata()
+
+    plan = plan_voice_pipeline(settings, metadata, whisper_problem=WHISPER_PROBLEM)
+
+    assert plan.stt == []
+    assert build_stt(plan, metadata, whisper_model_dir=None, vad=vad) is None
+    [notice] = plan.notices
+    assert WHISPER_PROBLEM in notice and "lk.chat" in notice
+
+
+def test_cloud_with_every_key_chains_the_preferred_tts_first(monkeypatch: pytest.MonkeyPatch, vad: silero.VAD) -> None:
+    settings = settings_with(monkeypatch, keys=ALL_KEYS, STREAMING_AVATAR_VOICE_PROFILE="cloud")
+    metadata = DispatchMetadata(language="ko", tts_provider="elevenlabs", voice="my-eleven-voice")
+
+    plan = plan_voice_pipeline(settings, metadata)
+
+    assert (plan.stt, plan.llm, plan.tts, plan.notices) == (
+        ["faster-whisper", "google"],
+        ["gemini", "scripted"],
+        ["elevenlabs", "google", "espeak"],
+        [],
+    )
+    built_tts = build_tts(plan, metadata, voices={"google": "ko-KR-Standard-A", "elevenlabs": "pack-voice"})
+    assert isinstance(built_tts, tts.FallbackAdapter)
+    eleven, google_tts, espeak = chain(built_tts)
+    assert isinstance(eleven, elevenlabs.TTS) and eleven._opts.voice_id == "my-eleven-voice"
+    assert isinstance(google_tts, google.TTS) and google_tts._opts.voice.name == "ko-KR-Standard-A"
+    assert isinstance(espeak, EspeakTTS)
+    built_llm = build_llm(plan, settings, metadata)
+    assert isinstance(built_llm, llm.FallbackAdapter)
+    assert [type(i) for i in chain(built_llm)] == [google.LLM, ScriptedLLM]
+
+
+def test_cloud_without_keys_falls_back_to_offline_and_names_the_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = settings_with(monkeypatch, keys={}, STREAMING_AVATAR_VOICE_PROFILE="cloud")
+    metadata = DispatchMetadata(tts_provider="elevenlabs")
+
+    plan = plan_voice_pipeline(settings, metadata)
+
+    assert (plan.llm, plan.tts) == (["scripted"], ["espeak"])
+    assert any(GEMINI_KEY in n for n in plan.notices)
+    assert any(ELEVENLABS_KEY in n and "'espeak'" in n for n in plan.notices)
+    assert isinstance(build_llm(plan, settings, metadata), ScriptedLLM)
+    assert isinstance(build_tts(plan, metadata, voices={}), EspeakTTS)
+
+
+def test_missing_elevenlabs_key_falls_back_to_google(monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = {GEMINI_KEY: "gemini-key", GOOGLE_CLOUD_CREDENTIALS: "/secrets/gcp.json"}
+    settings = settings_with(monkeypatch, keys=keys, STREAMING_AVATAR_VOICE_PROFILE="cloud")
+    metadata = DispatchMetadata(tts_provider="elevenlabs")
+
+    plan = plan_voice_pipeline(settings, metadata)
+
+    assert plan.tts == ["google", "espeak"]
+    assert plan.notices == [f"TTS 'elevenlabs' needs {ELEVENLABS_KEY}: falling back to 'google'"]
+    assert [type(t) for t in chain(build_tts(plan, metadata, voices={}))] == [google.TTS, EspeakTTS]
+
+
+def test_google_stt_falls_back_to_whisper(monkeypatch: pytest.MonkeyPatch, vad: silero.VAD) -> None:
+    settings = settings_with(
+        monkeypatch, keys=ALL_KEYS, STREAMING_AVATAR_VOICE_PROFILE="cloud", STREAMING_AVATAR_STT_PROVIDER="google"
+    )
+    metadata = DispatchMetadata(language="ko-KR")
+
+    plan = plan_voice_pipeline(settings, metadata)
+
+    assert plan.stt == ["google", "faster-whisper"]
+    built = build_stt(plan, metadata, whisper_model_dir=WHISPER_DIR, vad=vad)
+    assert isinstance(built, stt.FallbackAdapter)
+    assert [type(unwrap(s)) for s in chain(built)] == [google.STT, faster_whisper.STT]
+
+
+def test_google_stt_without_credentials_uses_whisper(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = settings_with(
+        monkeypatch,
+        keys={GEMINI_KEY: "gemini-key"},
+        STREAMING_AVATAR_VOICE_PROFILE="cloud",
+        STREAMING_AVATAR_STT_PROVIDER="google",
+    )
+
+    plan = plan_voice_pipeline(settings, DispatchMetadata())
+
+    assert plan.stt == ["faster-whisper"]
+    assert f"STT 'google' needs {GOOGLE_CLOUD_CREDENTIALS} (falling back to 'faster-whisper')" in plan.notices
+
+
+def test_missing_whisper_model_falls_back_to_google_stt(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = settings_with(monkeypatch, keys=ALL_KEYS, STREAMING_AVATAR_VOICE_PROFILE="cloud")
+
+    plan = plan_voice_pipeline(settings, DispatchMetadata(), whisper_problem=WHISPER_PROBLEM)
+
+    assert plan.stt == ["google"]
+    assert f"{WHISPER_PROBLEM} (falling back to 'google')" in plan.notices
+
+
+def test_auto_profile_goes_cloud_only_with_a_gemini_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    without = settings_with(monkeypatch, keys={ELEVENLABS_KEY: "eleven-key"}, STREAMING_AVATAR_VOICE_PROFILE="auto")
+    assert plan_voice_pipeline(without, DispatchMetadata()).tts == ["espeak"]
+    with_key = settings_with(monkeypatch, keys=ALL_KEYS, STREAMING_AVATAR_VOICE_PROFILE="auto")
+    assert plan_voice_pipeline(with_key, DispatchMetadata()).llm == ["gemini", "scripted"]
+
+
+def test_gemini_model_comes_from_metadata_else_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = settings_with(monkeypatch, keys=ALL_KEYS, STREAMING_AVATAR_VOICE_PROFILE="cloud")
+    plan = plan_voice_pipeline(settings, DispatchMetadata())
+
+    default = chain(build_llm(plan, settings, DispatchMetadata()))[0]
+    chosen = chain(build_llm(plan, settings, DispatchMetadata(llm_model="gemini-2.0-flash-lite")))[0]
+
+    assert default.model == settings.gemini_model and "flash" in default.model
+    assert chosen.model == "gemini-2.0-flash-lite"
+
+
+def test_scripted_llm_gets_the_configured_extra_sentences(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = settings_with(
+        monkeypatch, keys={}, STREAMING_AVATAR_VOICE_PROFILE="offline", STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES="3"
+    )
+    built = build_llm(plan_voice_pipeline(settings, DispatchMetadata()), settings, DispatchMetadata())
+    assert isinstance(built, ScriptedLLM) and built._extra_sentences == 3
+
+
+def test_voices_for_language_prefers_the_exact_tag() -> None:
+    table = {"en": {"google": "en-US-Standard-C"}, "en-GB": {"google": "en-GB-Standard-A"}, "ko": {"google": "ko"}}
+    assert voices_for_language(table, "en-GB") == {"google": "en-GB-Standard-A"}
+    assert voices_for_language(table, "en-US") == {"google": "en-US-Standard-C"}
+    assert voices_for_language(table, "ja") == {}
+
+
+def test_pack_voices_come_from_the_avatar_manifest(tmp_path: Path) -> None:
+    voices = pack_voices("default", "ko-KR", REPO_ROOT / "avatars")
+    assert voices["google"].startswith("ko-KR")
+    assert pack_voices("no-such-pack", "ko", tmp_path) == {}
