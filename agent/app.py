@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from livekit.agents import Agent, AgentServer, AgentSession, JobContext, JobProcess
-from livekit.plugins import musetalk, silero
+from livekit.agents import Agent, AgentServer, AgentSession, JobContext, JobProcess, room_io
+from livekit.plugins import faster_whisper, musetalk, silero
 
 from .config import WorkerSettings
 from .metadata import parse_dispatch_metadata
-from .providers import build_llm, build_tts, plan_voice_pipeline
+from .providers import build_llm, build_stt, build_tts, pack_voices, plan_voice_pipeline
+from .room_controls import install_room_controls
 from .room_notices import publish_notices
+from .turn_taking import TURN_HANDLING, VAD_MIN_SILENCE_S
+from .whisper_model import load_whisper_model
 
 logger = logging.getLogger("streaming-avatar")
 
@@ -68,17 +71,22 @@ async def entrypoint(ctx: JobContext) -> None:
         logger.warning("voice pipeline: %s", notice, extra={"room": ctx.room.name})
 
     await ctx.connect()
+    vad = ctx.proc.userdata["vad"]
     session = AgentSession(
-        vad=ctx.proc.userdata["vad"],
+        vad=vad,
+        stt=build_stt(plan, metadata, whisper_model_dir=ctx.proc.userdata["whisper_model_dir"], vad=vad),
         llm=build_llm(plan, settings, metadata),
-        tts=build_tts(plan, metadata, voices={}),
+        tts=build_tts(plan, metadata, voices=pack_voices(metadata.avatar, metadata.language, settings.avatars_dir)),
+        turn_handling=TURN_HANDLING,
     )
     session.on("close", lambda ev: ctx.shutdown(reason=f"agent session closed: {ev.reason}"))
     avatar_notices = await start_avatar(session, ctx, metadata.avatar)
     await session.start(
         agent=Agent(instructions=metadata.instructions or DEFAULT_INSTRUCTIONS),
         room=ctx.room,
+        room_options=room_io.RoomOptions(close_on_disconnect=False),
     )
+    install_room_controls(ctx.room, session)
     await publish_notices(ctx.room, parsed.problems + plan.notices + avatar_notices)
 
 
