@@ -85,7 +85,6 @@ async def test_avatar_video_follows_speech(livekit_server, worker, connect, room
     assert speaking.sum() > 25, "the reply should last well over a second"
 
     r = best_lagged_correlation(change, energy, max_lag=5)
-    print(f"r={r:.3f} speak={change[speaking].mean():.2f} idle={change[times < idle_end].mean():.2f} tail={change[times > times[-1] - 0.8].mean():.2f} n={len(change)}")
     assert r >= 0.6, f"mouth motion vs received audio energy: r={r:.2f}"
     assert change[speaking].mean() > 3 * change[times < idle_end].mean()
 
