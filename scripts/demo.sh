@@ -13,10 +13,18 @@ export LIVEKIT_URL="${LIVEKIT_URL:-ws://127.0.0.1:7880}" LIVEKIT_API_KEY="${LIVE
 mkdir -p out
 trap 'kill $(jobs -p) 2>/dev/null; wait' EXIT
 
+wait_until() {  # wait_until SECONDS WHAT COMMAND...
+    local deadline=$((SECONDS + $1)) what=$2; shift 2
+    until "$@" >/dev/null 2>&1; do
+        [ "$SECONDS" -lt "$deadline" ] || { echo "demo: $what did not come up; see out/" >&2; exit 1; }
+        sleep 0.5
+    done
+}
+
 scripts/start_livekit_server.sh > out/livekit-server.log 2>&1 &
-until curl -sf -o /dev/null http://127.0.0.1:7880/; do sleep 0.2; done
+wait_until 30 "livekit-server" curl -sf -o /dev/null http://127.0.0.1:7880/
 .venv/bin/python -m agent start > out/worker.log 2>&1 &
-until grep -q "registered worker" out/worker.log; do sleep 0.5; done
+wait_until 120 "the worker" grep -q "registered worker" out/worker.log
 .venv/bin/python -m agent dispatch --room "$ROOM" --metadata "${METADATA:-{\"language\": \"ko\"}}"
 
 cat <<MSG
