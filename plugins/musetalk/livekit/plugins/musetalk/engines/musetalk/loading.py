@@ -1,0 +1,143 @@
+"""Load MuseTalk v1.5's released checkpoints (UNet, sd-vae, whisper-tiny encoder) from a models dir.
+
+Loading is separate from running: this module only turns files into eval-mode
+modules on a device; inference.py runs them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from diffusers import AutoencoderKL, UNet2DConditionModel
+from transformers import WhisperFeatureExtractor, WhisperModel
+from transformers.models.whisper.modeling_whisper import WhisperEncoder
+
+from ...errors import EngineUnavailableError
+from .config import (
+    REQUIRED_FILES,
+    UNET_CONFIG,
+    UNET_WEIGHTS,
+    VAE_DIR,
+    VAE_WEIGHTS,
+    WHISPER_DIR,
+    default_models_dir,
+)
+
+
+@dataclass
+class MuseTalkModels:
+    unet: UNet2DConditionModel
+    vae: AutoencoderKL
+    whisper: WhisperEncoder
+    feature_extractor: WhisperFeatureExtractor
+    device: torch.device
+    dtype: torch.dtype
+    vae_digest: str
+    """sha256 of the VAE weights: prepared latents depend on them, so it keys the avatar cache."""
+
+
+def missing_files(models_dir: Path) -> list[str]:
+    missing = []
+    for entry in REQUIRED_FILES:
+        alternatives = (entry,) if isinstance(entry, str) else entry
+        if not any((models_dir / name).is_file() for name in alternatives):
+            missing.append(" or ".join(alternatives))
+    return missing
+
+
+def require_files(models_dir: Path) -> None:
+    missing = missing_files(models_dir)
+    if missing:
+        raise EngineUnavailableError(
+            f"MuseTalk weights missing in {models_dir}: {', '.join(missing)}; run the worker's "
+            "`download-files` command (or set STREAMING_AVATAR_MUSETALK_DIR to a MuseTalk models dir)"
+        )
+
+
+def load_unet_config(models_dir: Path) -> dict:
+    path = models_dir / UNET_CONFIG
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise EngineUnavailableError(f"cannot read the MuseTalk UNet config {path}: {exc}") from exc
+    if not isinstance(config, dict):
+        raise EngineUnavailableError(f"{path} must hold a JSON object of UNet2DConditionModel arguments")
+    return config
+
+
+def build_unet(config: dict, device: torch.device | str = "meta") -> UNet2DConditionModel:
+    """The UNet with uninitialised (meta) or randomly initialised weights."""
+    with torch.device(device):
+        return UNet2DConditionModel.from_config(config)
+
+
+def load_unet(models_dir: Path, device: torch.device, dtype: torch.dtype) -> UNet2DConditionModel:
+    """Build on the meta device and assign the loaded tensors: no 10 s random initialisation of 850 M weights."""
+    unet = build_unet(load_unet_config(models_dir))
+    path = models_dir / UNET_WEIGHTS
+    try:
+        state = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
+        unet.load_state_dict({k: v.to(device, dtype) for k, v in state.items()}, strict=True, assign=True)
+    except (OSError, RuntimeError, KeyError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+        raise EngineUnavailableError(
+            f"{path} is not a MuseTalk v1.5 UNet state dict matching {UNET_CONFIG}: {_first_line(exc)}"
+        ) from exc
+    return unet.eval()
+
+
+def load_vae(models_dir: Path, device: torch.device, dtype: torch.dtype) -> AutoencoderKL:
+    try:
+        return AutoencoderKL.from_pretrained(models_dir / VAE_DIR, torch_dtype=dtype).to(device).eval()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise EngineUnavailableError(f"cannot load the VAE from {models_dir / VAE_DIR}: {_first_line(exc)}") from exc
+
+
+def load_whisper(
+    models_dir: Path, device: torch.device, dtype: torch.dtype
+) -> tuple[WhisperEncoder, WhisperFeatureExtractor]:
+    directory = models_dir / WHISPER_DIR
+    try:
+        encoder = WhisperModel.from_pretrained(directory, dtype=dtype).get_encoder().to(device)
+        extractor = WhisperFeatureExtractor.from_pretrained(directory)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise EngineUnavailableError(f"cannot load whisper from {directory}: {_first_line(exc)}") from exc
+    return encoder.eval(), extractor
+
+
+def load_models(
+    models_dir: Path | None = None, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+) -> MuseTalkModels:
+    """All runtime models on `device` (default: CUDA if present), fp16 on CUDA and fp32 on CPU by default."""
+    models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
+    require_files(models_dir)
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    dtype = dtype or (torch.float16 if device.type == "cuda" else torch.float32)
+    whisper, extractor = load_whisper(models_dir, device, dtype)
+    return MuseTalkModels(
+        unet=load_unet(models_dir, device, dtype),
+        vae=load_vae(models_dir, device, dtype),
+        whisper=whisper,
+        feature_extractor=extractor,
+        device=device,
+        dtype=dtype,
+        vae_digest=_file_digest(next(p for name in VAE_WEIGHTS if (p := models_dir / name).is_file())),
+    )
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
