@@ -8,50 +8,22 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from livekit import api
-from livekit.plugins.musetalk.engines.cpu import CpuEngine
-from livekit.plugins.musetalk.packs import load_pack
+from livekit import api, rtc
 from conftest import LOG_DIR
-from support.rooms import ReceivedMedia, agent_participant, record_agent, wait_for
-
-FRAME_S = 0.04
-
-
-def mouth_box() -> tuple[int, int, int, int]:
-    prepared = CpuEngine().prepare(load_pack("default"))
-    x0, y0, x1, y1 = (int(v) for v in prepared.rig.mouth_box)
-    return x0, y0, x1, y1
-
-
-def mouth_activity(media: ReceivedMedia, box: tuple[int, int, int, int], closed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    x0, y0, x1, y1 = box
-    times = np.array([t for t, _, _ in media.video])
-    change = np.array([np.abs(img[y0:y1, x0:x1].astype(np.float32) - closed).mean() for _, _, img in media.video])
-    return times, change
-
-
-def audio_energy_at(media: ReceivedMedia, times: np.ndarray) -> np.ndarray:
-    """RMS of the received audio in the 40 ms before each time (arrival clock)."""
-    arrivals = np.array([t for t, _ in media.audio])
-    chunks = [a.astype(np.float32) for _, a in media.audio]
-    energy = []
-    for t in times:
-        window = [c for at, c in zip(arrivals, chunks) if t - FRAME_S <= at < t]
-        energy.append(np.sqrt(np.mean(np.concatenate(window) ** 2)) if window else 0.0)
-    return np.array(energy)
-
-
-def best_lagged_correlation(a: np.ndarray, b: np.ndarray, max_lag: int) -> float:
-    best = -1.0
-    for lag in range(-max_lag, max_lag + 1):
-        x, y = (a[lag:], b[: len(b) - lag]) if lag >= 0 else (a[:lag], b[-lag:])
-        if len(x) > 10 and x.std() > 0 and y.std() > 0:
-            best = max(best, float(np.corrcoef(x, y)[0, 1]))
-    return best
+from support.lipsync import (
+    FRAME_S,
+    audio_envelope,
+    best_lagged_correlation,
+    closed_mouth,
+    default_mouth_box,
+    energy_at,
+    mouth_change,
+)
+from support.rooms import agent_participant, record_agent, wait_for
 
 
 async def test_avatar_video_follows_speech(livekit_server, worker, connect, room_name) -> None:
-    box = mouth_box()
+    box = default_mouth_box()
     room = await connect(room_name)
     media = record_agent(room)
     async with livekit_server.api() as lkapi:
@@ -71,16 +43,15 @@ async def test_avatar_video_follows_speech(livekit_server, worker, connect, room
     await asyncio.sleep(1.5)
     media.stop()
 
+    video_pub = next(p for p in agent.track_publications.values() if p.kind == rtc.TrackKind.KIND_VIDEO)
+    assert video_pub.mime_type.lower() == "video/h264", "the pre-encoded H.264 track should be negotiated as is"
     height, width = media.video[-1][2].shape[:2]
     assert (width, height) == (512, 512)
     intervals = np.diff([ts for _, ts, _ in media.video]) / 1000
     assert abs(np.median(intervals) - FRAME_S * 1000) < 8, f"median frame interval {np.median(intervals)} ms"
 
-    x0, y0, x1, y1 = box
-    idle = media.video_between(0, idle_end)
-    closed = np.median([img[y0:y1, x0:x1].astype(np.float32) for img in idle], axis=0)
-    times, change = mouth_activity(media, box, closed)
-    energy = audio_energy_at(media, times)
+    times, change = mouth_change(media, box, closed_mouth(media.video_between(0, idle_end), box))
+    energy = energy_at(*audio_envelope(media), times)
     speaking = energy > 0.1 * energy.max()
     assert speaking.sum() > 25, "the reply should last well over a second"
 

@@ -30,6 +30,7 @@ from .engine_choice import EngineChoice, resolve_engine
 from .engines.base import VideoSpec
 from .errors import AvatarPackError
 from .log import logger
+from .metrics import SESSIONS_ACTIVE, SESSIONS_STARTED
 from .packs import AvatarPack, load_pack
 from .pacer import AvatarPacer
 from .video_sinks import EncodedVideoSink, RawVideoSink, VideoSink
@@ -117,6 +118,8 @@ class AvatarSession(_BaseAvatarSession):
         agent_session.output.audio = AvatarAudioOutput(self._pacer, sample_rate=self._opts.sample_rate)
         await self._publish_tracks(room)
         self._pacer_task = asyncio.create_task(self._pacer.run(), name="musetalk-avatar-pacer")
+        SESSIONS_ACTIVE.inc()
+        SESSIONS_STARTED.labels(engine=engine.name, encoder=self._video_sink_name()).inc()
         await super().start(agent_session, room)
 
     def _load_pack_with_fallback(self) -> AvatarPack:
@@ -131,6 +134,9 @@ class AvatarSession(_BaseAvatarSession):
             self.notices.append(notice)
         self.pack = load_pack(DEFAULT_PACK, self._opts.avatars_dir)
         return self.pack
+
+    def _video_sink_name(self) -> str:
+        return self._video_sink.encoder.name if isinstance(self._video_sink, EncodedVideoSink) else "raw"
 
     def _open_video_sink(self, spec: VideoSpec) -> VideoSink:
         if self._opts.video_encoder == "raw":
@@ -152,6 +158,8 @@ class AvatarSession(_BaseAvatarSession):
     async def aclose(self) -> None:
         if self._pacer_task is not None:
             await utils.aio.cancel_and_wait(self._pacer_task)
+            self._pacer_task = None
+            SESSIONS_ACTIVE.dec()
         if self._pacer is not None:
             self._pacer.close()
         if self._video_sink is not None:

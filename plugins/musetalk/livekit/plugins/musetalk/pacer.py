@@ -22,6 +22,14 @@ from livekit import rtc
 
 from .engines.base import LipSyncSession, VideoSpec
 from .log import logger
+from .metrics import (
+    AUDIO_DROPPED_SECONDS,
+    FRAMES,
+    FRAMES_LATE,
+    LIPSYNC_LATENCY_SECONDS,
+    RENDER_SECONDS,
+    SPEECH_QUEUE_FRAMES,
+)
 from .video_sinks import VideoSink
 
 
@@ -29,6 +37,7 @@ from .video_sinks import VideoSink
 class _Segment:
     """One utterance: its audio length (known once closed) and how much of it was published."""
 
+    first_audio_at: float
     samples: int = 0
     closed: bool = False
     frames_published: int = 0
@@ -39,7 +48,6 @@ class PacerStats:
     frames: int = 0
     speech_frames: int = 0
     late_frames: int = 0
-    render_ms_total: float = 0.0
 
 
 class AvatarPacer:
@@ -75,7 +83,7 @@ class AvatarPacer:
         if frame.num_channels > 1:
             pcm = pcm.reshape(-1, frame.num_channels).mean(axis=1).astype(np.int16)
         if not self._segments or self._segments[-1].closed:
-            self._segments.append(_Segment())
+            self._segments.append(_Segment(first_audio_at=time.perf_counter()))
         self._segments[-1].samples += len(pcm)
         await self._call(self._session.push_audio, pcm)
 
@@ -90,6 +98,7 @@ class AvatarPacer:
         self._executor.submit(self._session.clear)
         unplayed = self._audio_source.queued_duration
         self._audio_source.clear_queue()
+        AUDIO_DROPPED_SECONDS.inc(unplayed + sum(s.samples for s in self._segments) / self._sample_rate)
         pending = [*self._finishing, *self._segments]
         self._finishing.clear()
         self._segments.clear()
@@ -100,11 +109,12 @@ class AvatarPacer:
             self.on_playback_finished(played, True)
 
     async def run(self) -> None:
+        clock_start = time.perf_counter()
         while True:
             generation = self._generation
             started = time.perf_counter()
             frame = await self._call(self._session.next_frame)
-            self.stats.render_ms_total += (time.perf_counter() - started) * 1000
+            RENDER_SECONDS.observe(time.perf_counter() - started)
             speaking = frame.speaking and generation == self._generation and bool(self._segments)
             audio = frame.audio if speaking and frame.audio is not None else self._silence
             await self._audio_source.capture_frame(
@@ -115,13 +125,20 @@ class AvatarPacer:
             timestamp_us = (time.monotonic_ns() // 1000) + int(plays_in * 1e6)
             await self._video_sink.capture(frame.image, timestamp_us)
             self.stats.frames += 1
+            FRAMES.labels(kind="speech" if speaking else "idle").inc()
+            # Behind the media clock by more than the audio queue can hide: the stream stutters.
+            if time.perf_counter() - clock_start - self.stats.frames * self.frame_duration > 2 * self.frame_duration:
+                self.stats.late_frames += 1
+                FRAMES_LATE.inc()
             if speaking:
                 self.stats.speech_frames += 1
                 self._account_speech_frame(plays_in)
+            SPEECH_QUEUE_FRAMES.set(await self._call(self._session.queued_frames))
 
     def _account_speech_frame(self, plays_in: float) -> None:
         head = self._segments[0]
         if head.frames_published == 0:
+            LIPSYNC_LATENCY_SECONDS.observe(time.perf_counter() - head.first_audio_at)
             self.on_playback_started(time.time() + plays_in)
         head.frames_published += 1
         if head.closed and head.frames_published >= math.ceil(head.samples / self._samples_per_frame):

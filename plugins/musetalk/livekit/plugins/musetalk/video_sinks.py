@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from concurrent.futures import Executor
 from typing import Any, Protocol
 
@@ -10,6 +11,7 @@ import numpy as np
 from livekit import rtc
 
 from .encoders import Encoder, apply_feedback
+from .metrics import ENCODE_SECONDS, KEYFRAME_REQUESTS, RATE_UPDATES
 
 
 class VideoSink(Protocol):
@@ -26,13 +28,16 @@ class EncodedVideoSink:
     """Encodes each frame once and hands the access unit to an `rtc.EncodedVideoSource`.
 
     Keyframe requests (a late joiner, packet loss) and the SDK's rate targets are
-    applied to the encoder before every frame.
+    applied to the encoder before every frame. When the SDK asks for fewer frames
+    per second than the media clock makes, frames are skipped evenly.
     """
 
     def __init__(self, encoder: Encoder, executor: Executor) -> None:
         self.encoder = encoder
         self.source = rtc.EncodedVideoSource(encoder.options.width, encoder.options.height)
         self._executor = executor
+        self._clock_fps = encoder.options.fps
+        self._frame_credit = 0.0
         self.frames_rejected = 0
 
     def publish_options(self) -> rtc.TrackPublishOptions:
@@ -47,8 +52,19 @@ class EncodedVideoSink:
         )
 
     async def capture(self, image: Any, timestamp_us: int) -> None:
-        apply_feedback(self.encoder, self.source.take_feedback())
+        feedback = self.source.take_feedback()
+        if feedback.keyframe_requested:
+            KEYFRAME_REQUESTS.inc()
+        if feedback.rate_control is not None:
+            RATE_UPDATES.inc()
+        apply_feedback(self.encoder, feedback)
+        self._frame_credit = min(1.0, self._frame_credit + self.encoder.fps / self._clock_fps)
+        if self._frame_credit < 1.0 and not feedback.keyframe_requested:
+            return
+        self._frame_credit -= 1.0
+        started = time.perf_counter()
         unit = await asyncio.get_running_loop().run_in_executor(self._executor, self.encoder.encode, image)
+        ENCODE_SECONDS.observe(time.perf_counter() - started)
         frame_type = rtc.EncodedFrameType.ENCODED_FRAME_KEY if unit.is_keyframe else rtc.EncodedFrameType.ENCODED_FRAME_DELTA
         accepted = self.source.capture_frame(
             rtc.EncodedVideoFrame(
