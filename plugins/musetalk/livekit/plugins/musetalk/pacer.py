@@ -2,7 +2,7 @@
 
 Every tick renders one frame with the exact audio it shows, pushes that audio
 to the `rtc.AudioSource` (whose bounded queue makes the loop run at real time)
-and the frame to the video sink, stamped with the time its audio will play.
+and the frame to the video sink, which sends it when its audio leaves the queue.
 Silence keeps flowing when nobody speaks, so idle animation and the clock never
 stop. Playback events go back to the agent session for transcript sync.
 """
@@ -122,8 +122,7 @@ class AvatarPacer:
             )
             # The frame's audio sits at the end of the source's queue: it plays after what is queued before it.
             plays_in = max(0.0, self._audio_source.queued_duration - self.frame_duration)
-            timestamp_us = (time.monotonic_ns() // 1000) + int(plays_in * 1e6)
-            await self._video_sink.capture(frame.image, timestamp_us)
+            await self._video_sink.capture(frame.image, plays_in)
             self.stats.frames += 1
             FRAMES.labels(kind="speech" if speaking else "idle").inc()
             # Behind the media clock by more than the audio queue can hide: the stream stutters.

@@ -10,16 +10,23 @@ from typing import Any, Protocol
 import numpy as np
 from livekit import rtc
 
-from .encoders import Encoder, apply_feedback
+from .encoders import EncodedUnit, Encoder, apply_feedback
 from .metrics import ENCODE_SECONDS, KEYFRAME_REQUESTS, RATE_UPDATES
 
 
 class VideoSink(Protocol):
+    """capture(image, delay_s): prepare the frame now, hand it to WebRTC `delay_s` later.
+
+    The delay is how long the frame's audio still waits in the audio source's
+    queue: video leaves when its audio does, so subscribers see them together
+    whether or not their player re-synchronises the streams.
+    """
+
     source: rtc.EncodedVideoSource | rtc.VideoSource
 
     def publish_options(self) -> rtc.TrackPublishOptions: ...
 
-    async def capture(self, image: Any, timestamp_us: int) -> None: ...
+    async def capture(self, image: Any, delay_s: float) -> None: ...
 
     async def aclose(self) -> None: ...
 
@@ -51,7 +58,7 @@ class EncodedVideoSink:
             ),
         )
 
-    async def capture(self, image: Any, timestamp_us: int) -> None:
+    async def capture(self, image: Any, delay_s: float) -> None:
         feedback = self.source.take_feedback()
         if feedback.keyframe_requested:
             KEYFRAME_REQUESTS.inc()
@@ -65,6 +72,9 @@ class EncodedVideoSink:
         started = time.perf_counter()
         unit = await asyncio.get_running_loop().run_in_executor(self._executor, self.encoder.encode, image)
         ENCODE_SECONDS.observe(time.perf_counter() - started)
+        asyncio.get_running_loop().call_later(delay_s, self._submit, unit)
+
+    def _submit(self, unit: EncodedUnit) -> None:
         frame_type = rtc.EncodedFrameType.ENCODED_FRAME_KEY if unit.is_keyframe else rtc.EncodedFrameType.ENCODED_FRAME_DELTA
         accepted = self.source.capture_frame(
             rtc.EncodedVideoFrame(
@@ -73,7 +83,7 @@ class EncodedVideoSink:
                 height=self.encoder.options.height,
                 codec=rtc.VideoCodec.H264,
                 frame_type=frame_type,
-                timestamp_us=timestamp_us,
+                timestamp_us=time.monotonic_ns() // 1000,
             )
         )
         if not accepted:
@@ -94,9 +104,9 @@ class RawVideoSink:
     def publish_options(self) -> rtc.TrackPublishOptions:
         return rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_CAMERA)
 
-    async def capture(self, image: np.ndarray, timestamp_us: int) -> None:
+    async def capture(self, image: np.ndarray, delay_s: float) -> None:
         frame = rtc.VideoFrame(self._width, self._height, rtc.VideoBufferType.RGB24, image.tobytes())
-        self.source.capture_frame(frame, timestamp_us=timestamp_us)
+        asyncio.get_running_loop().call_later(delay_s, self.source.capture_frame, frame)
 
     async def aclose(self) -> None:
         await self.source.aclose()

@@ -1,0 +1,126 @@
+"""A/V offset at a subscriber, and a late joiner's time to its first decoded frame.
+
+The avatar says syllables separated by pauses ("pa. pa. pa."), so the received
+audio has sharp onsets. For each audio onset (arrival clock of the LiveKit
+Python SDK's AudioStream) the nearest mouth opening in the received video
+(VideoStream arrival clock) gives one offset: positive = video late.
+During each reply a second client joins; its first decoded frame needs a
+keyframe, which the encoder makes on the subscriber's request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from _common import json_arg_parser, machine, print_table, summary, write_json
+from livekit import api, rtc
+from support.lipsync import audio_envelope, closed_mouth, default_mouth_box, mouth_change, onsets, paired_offsets
+from support.rooms import agent_participant, record_agent, wait_for
+from support.stack import start_livekit_server, start_worker
+
+PROMPT = "pa. pa. pa. pa. pa. pa. pa. pa"
+
+
+async def late_join_first_frame_ms(server, room_name: str, identity: str) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(join → first decoded frame, video track subscribed → first decoded frame) in ms."""
+    room = rtc.Room()
+    subscribed: list[float] = []
+    room.on(
+        "track_subscribed",
+        lambda track, _pub, _p: subscribed.append(time.monotonic()) if track.kind == rtc.TrackKind.KIND_VIDEO else None,
+    )
+    media = record_agent(room)
+    started = time.monotonic()
+    await room.connect(server.url, server.token(room_name, identity))
+    await wait_for(lambda: media.video, timeout=15, interval=0.005, what="late joiner's first frame")
+    first = media.video[0][0]
+    media.stop()
+    await room.disconnect()
+    return (first - started) * 1000, (first - subscribed[0]) * 1000
+
+
+def xcorr_offset_ms(times: np.ndarray, change: np.ndarray, env_times: np.ndarray, env: np.ndarray) -> float:
+    """Lag (video − audio) that best aligns the mouth-motion curve with the audio envelope."""
+    grid = np.arange(max(times[0], env_times[0]), min(times[-1], env_times[-1]), 0.01)
+    mouth = change[np.clip(np.searchsorted(times, grid, side="right") - 1, 0, len(change) - 1)]
+    audio = np.interp(grid, env_times, env)
+    lags = range(-30, 31)
+    scores = [np.corrcoef(mouth[max(0, k):len(grid) + min(0, k)], audio[max(0, -k):len(grid) - max(0, k)])[0, 1] for k in lags]
+    return float(list(lags)[int(np.argmax(scores))] * 10)
+
+
+async def main() -> None:
+    parser = json_arg_parser(__doc__ or "")
+    parser.add_argument("--turns", type=int, default=6)
+    args = parser.parse_args()
+    box = default_mouth_box()
+    logs = Path(tempfile.mkdtemp(prefix="bench-avsync-"))
+    server = start_livekit_server(logs)
+    worker = start_worker(server, logs, name="avsync")
+    room = rtc.Room()
+    try:
+        await room.connect(server.url, server.token("avsync", "listener"))
+        media = record_agent(room)
+        async with server.api() as lkapi:
+            await lkapi.agent_dispatch.create_dispatch(
+                api.CreateAgentDispatchRequest(agent_name=worker.agent_name, room="avsync", metadata='{"language": "en"}')
+            )
+        agent = await wait_for(lambda: agent_participant(room), what="agent")
+        await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", what="agent listening")
+        await asyncio.sleep(1.0)
+        idle_end = time.monotonic()
+        late_joins: list[tuple[float, float]] = []
+        for turn in range(args.turns):
+            await room.local_participant.send_text(PROMPT, topic="lk.chat")
+            await wait_for(lambda: agent.attributes.get("lk.agent.state") == "speaking", timeout=30, what="speaking")
+            await asyncio.sleep(0.5)
+            late_joins.append(await late_join_first_frame_ms(server, "avsync", f"late-{turn}"))
+            await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", timeout=60, what="listening")
+            await asyncio.sleep(0.5)
+        media.stop()
+    finally:
+        await room.disconnect()
+        worker.stop()
+        server.stop()
+
+    times, change = mouth_change(media, box, closed_mouth(media.video_between(0, idle_end), box))
+    env_times, env = audio_envelope(media)
+    audio_on = onsets(env_times, env, threshold=0.15 * env.max(), quiet_s=0.12)
+    video_on = onsets(times, change, threshold=0.25 * change.max(), quiet_s=0.12)
+    offsets_ms = np.array(paired_offsets(audio_on, video_on)) * 1000
+    join_ms, subscribed_ms = zip(*late_joins)
+    result = {
+        "av_offset_ms": {
+            "mean": round(float(offsets_ms.mean()), 1),
+            "p95_abs": round(float(np.percentile(np.abs(offsets_ms), 95)), 1),
+            "median": round(float(np.median(offsets_ms)), 1),
+            "xcorr": xcorr_offset_ms(times, change, env_times, env),
+        },
+        "onsets": {"audio": len(audio_on), "video": len(video_on), "paired": len(offsets_ms)},
+        "late_join_first_frame_ms": summary(list(join_ms)),
+        "late_join_subscribed_to_first_frame_ms": summary(list(subscribed_ms)),
+        "machine": machine(),
+    }
+    print_table(
+        [
+            ("A/V offset (video − audio), mean", str(result["av_offset_ms"]["mean"])),
+            ("A/V offset, median", str(result["av_offset_ms"]["median"])),
+            ("|A/V offset| p95", str(result["av_offset_ms"]["p95_abs"])),
+            ("A/V offset by cross-correlation", str(result["av_offset_ms"]["xcorr"])),
+            ("onsets paired / audio / video", f"{len(offsets_ms)} / {len(audio_on)} / {len(video_on)}"),
+            ("late joiner first frame p50", str(result["late_join_first_frame_ms"]["p50"])),
+            ("late joiner first frame p95", str(result["late_join_first_frame_ms"]["p95"])),
+            ("late joiner subscribed → first frame p50", str(result["late_join_subscribed_to_first_frame_ms"]["p50"])),
+            ("late joiner subscribed → first frame p95", str(result["late_join_subscribed_to_first_frame_ms"]["p95"])),
+        ],
+        ("metric (ms)", "value"),
+    )
+    write_json(args.json, result)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
