@@ -95,7 +95,7 @@ class _RecordingScheduler:
 
     def detach(self) -> None: ...
 
-    def encode_audio(self, mel: np.ndarray) -> torch.Tensor:
+    def encode_audio(self, mel: np.ndarray, deadline: float) -> torch.Tensor:
         assert mel.shape == (80, 3000)
         self.windows += 1
         return torch.zeros(1500, LAYERS, D)

@@ -1,9 +1,10 @@
 """One thread per model process runs every forward pass, batching the pending work of all sessions.
 
 Sessions call `encode_audio` / `render` from their own threads and block on
-the result. Each round the worker takes the pending whisper windows (one
-encoder call) and then up to `max_batch` frames, earliest deadline first (one
-UNet + VAE call, avatars mixed). A round starts as soon as every attached
+the result. Each round the worker runs either the pending whisper windows (one
+encoder call) or, when there are none, up to `max_batch` frames, earliest
+deadline first (one UNet + VAE call, avatars mixed): sessions whose audio was
+just encoded then join the frame batch of the others. A round starts as soon as every attached
 session is waiting, or when the oldest request has waited `gather_s`, or when
 the earliest deadline leaves only the expected batch time: a session that is
 late (or idle) never holds the others back for longer than that.
@@ -96,10 +97,9 @@ class BatchScheduler:
     def attached(self) -> int:
         return self._attached
 
-    def encode_audio(self, mel: np.ndarray) -> torch.Tensor:
+    def encode_audio(self, mel: np.ndarray, deadline: float) -> torch.Tensor:
         """(80, 3000) log-mel window → (1500, layers, D) hidden states; blocks until computed."""
-        now = time.monotonic()
-        return self._submit(self._audio, Request(mel, now, now)).result()
+        return self._submit(self._audio, Request(mel, time.monotonic(), deadline)).result()
 
     def render(self, item: RenderItem, deadline: float) -> torch.Tensor:
         """The frame for `item`, computed in a batch with other sessions' frames; blocks until rendered."""
@@ -141,10 +141,12 @@ class BatchScheduler:
                     self._fail_pending()
                     return
                 audio = take_batch(self._audio, self.max_batch)
-                frames = take_batch(self._frames, self.max_batch)
+                frames = [] if audio else take_batch(self._frames, self.max_batch)
             started = time.monotonic()
-            self._complete(audio, lambda mels: list(self.runner.encode_audio(np.stack(mels))))
-            self._complete(frames, self.runner.render)
+            if audio:
+                self._complete(audio, lambda mels: list(self.runner.encode_audio(np.stack(mels))))
+            else:
+                self._complete(frames, self.runner.render)
             duration = time.monotonic() - started
             with self._wake:
                 self._batch_s = duration if not self._busy else 0.8 * self._batch_s + 0.2 * duration

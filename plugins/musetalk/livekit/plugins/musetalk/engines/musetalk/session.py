@@ -99,8 +99,8 @@ class MuseTalkSession:
             utterance.shown += 1
             audio = utterance.audio()
             ended = utterance.ended
-        tokens = self._tokens(utterance, index, audio, ended)
         deadline = time.monotonic() + 1.0 / FPS
+        tokens = self._tokens(utterance, index, audio, ended, deadline)
         image = self._scheduler.render(RenderItem(self._avatar, frame, tokens), deadline)
         frame_audio = audio[index * self.samples_per_frame : (index + 1) * self.samples_per_frame]
         return AvatarFrame(image=self._output(image), audio=frame_audio, speaking=True)
@@ -133,14 +133,16 @@ class MuseTalkSession:
             return head if head.shown < min(ready, whole) else None
         return None
 
-    def _tokens(self, utterance: _Utterance, index: int, audio: np.ndarray, ended: bool) -> torch.Tensor:
+    def _tokens(
+        self, utterance: _Utterance, index: int, audio: np.ndarray, ended: bool, deadline: float
+    ) -> torch.Tensor:
         """Frame `index`'s audio tokens, computing them (and those of the frames queued after it) if needed."""
         if index not in utterance.features:
             window = plan_window(index, available_16k(len(audio), self.sample_rate), ended)
             assert window is not None and index in window.frames  # _next_speech checked readiness
             pcm = resample_to_16k(audio, self.sample_rate, window.start, window.end)
             mel = self._extractor(pcm, sampling_rate=SAMPLE_RATE, return_tensors="np").input_features[0]
-            hidden = self._scheduler.encode_audio(mel)
+            hidden = self._scheduler.encode_audio(mel, deadline)
             utterance.features = dict(zip(window.frames, frame_windows(hidden, window), strict=True))
         return utterance.features.pop(index)
 
