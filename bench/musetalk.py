@@ -63,10 +63,10 @@ def flops_per_frame(models: MuseTalkModels) -> int:
         vae = AutoencoderKL.from_config(models.vae.config)
         unet = build_unet(dict(models.unet.config), "meta")
     tokens = WINDOW_STEPS * (models.whisper.config.encoder_layers + 1)
+    audio = torch.zeros(1, tokens, models.unet.config.cross_attention_dim, device="meta")
+    latents = torch.zeros(1, 8, LATENT_SIZE, LATENT_SIZE, device="meta")
     with torch.device("meta"), sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
-        latents = unet(torch.zeros(1, 8, LATENT_SIZE, LATENT_SIZE), torch.zeros(()),
-                       encoder_hidden_states=torch.zeros(1, tokens, models.unet.config.cross_attention_dim)).sample  # fmt: skip
-        vae.decode(latents)
+        vae.decode(unet(latents, torch.zeros(()), encoder_hidden_states=audio).sample)
     return counter.get_total_flops()
 
 

@@ -108,8 +108,8 @@ def stack_hidden_states(hidden_states: tuple[torch.Tensor, ...]) -> torch.Tensor
 def frame_windows(hidden: torch.Tensor, window: AudioWindow) -> torch.Tensor:
     """Per-frame tokens (F, 50, D) of `window.frames` from one window's stacked states (steps, layers, D)."""
     frames = torch.tensor(window.frames, device=hidden.device)
-    steps = STEPS_PER_FRAME * frames[:, None] + torch.arange(WINDOW_FIRST_STEP, WINDOW_FIRST_STEP + WINDOW_STEPS,
-                                                             device=hidden.device)  # fmt: skip
+    offsets = torch.arange(WINDOW_FIRST_STEP, WINDOW_FIRST_STEP + WINDOW_STEPS, device=hidden.device)
+    steps = STEPS_PER_FRAME * frames[:, None] + offsets
     local = steps - window.first_step
     valid = (steps >= 0) & (local < hidden.shape[0])
     if window.total_steps is not None:

@@ -86,7 +86,7 @@ class MuseTalkEngine:
         """Load the pack's material from the cache, or derive it (raises AvatarPackError on a broken pack)."""
         spec = spec or pack.video_spec
         if spec.fps != FPS:
-            raise AvatarPackError(pack.id, f"MuseTalk renders at {FPS} fps (its training rate), the spec asks {spec.fps}")
+            raise AvatarPackError(pack.id, f"MuseTalk renders at {FPS} fps (its training rate), not {spec.fps}")
         report = progress or (lambda step, fraction: None)
 
         def build(directory: Path) -> None:
@@ -102,9 +102,13 @@ class MuseTalkEngine:
             material.save(directory)
 
         cached = prepare_cached(
-            pack, engine_name=ENGINE_NAME, engine_version=self.cache_version, spec=spec, build=build,
+            pack,
+            engine_name=ENGINE_NAME,
+            engine_version=self.cache_version,
+            spec=spec,
+            build=build,
             load=AvatarMaterial.load,
-        )  # fmt: skip
+        )
         report("ready", 1.0)
         avatar = DeviceAvatar.from_material(cached.value, self.models.device, self.models.dtype)
         return PreparedAvatar(pack.id, spec, avatar, cached.directory, from_cache=not cached.built)

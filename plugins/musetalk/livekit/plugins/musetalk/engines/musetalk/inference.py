@@ -74,8 +74,8 @@ class MuseTalkRunner:
     def __init__(self, models: MuseTalkModels) -> None:
         self.models = models
         self.device, self.dtype = models.device, models.dtype
-        d_model = models.whisper.config.d_model
-        self._positions = positional_encoding(d_model, WINDOW_STEPS * self.num_hidden_states).to(self.device, self.dtype)
+        tokens = WINDOW_STEPS * self.num_hidden_states
+        self._positions = positional_encoding(models.whisper.config.d_model, tokens).to(self.device, self.dtype)
         self._timestep = torch.zeros((), device=self.device)
         self._fix_timestep()
 

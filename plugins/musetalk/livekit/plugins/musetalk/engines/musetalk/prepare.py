@@ -42,8 +42,8 @@ class AvatarMaterial:
         return ping_pong(len(self.frames))
 
     def save(self, directory: Path) -> None:
-        np.savez(directory / MATERIAL_FILE, frames=self.frames, boxes=self.boxes, latents=self.latents,
-                 masks=self.masks)  # fmt: skip
+        arrays = {"frames": self.frames, "boxes": self.boxes, "latents": self.latents, "masks": self.masks}
+        np.savez(directory / MATERIAL_FILE, **arrays)
 
     @classmethod
     def load(cls, directory: Path) -> AvatarMaterial:
@@ -83,7 +83,9 @@ def encode_latents(vae: AutoencoderKL, crops: np.ndarray) -> np.ndarray:
     return np.concatenate(latents)
 
 
-def prepare_material(frames: Sequence[np.ndarray], meshes: Sequence[np.ndarray | None], vae: AutoencoderKL) -> AvatarMaterial:
+def prepare_material(
+    frames: Sequence[np.ndarray], meshes: Sequence[np.ndarray | None], vae: AutoencoderKL
+) -> AvatarMaterial:
     """Material for RGB frames of equal size and their (468, 2) face meshes (None: no face in that frame)."""
     if not frames or len(frames) != len(meshes):
         raise ValueError(f"need one mesh (or None) per frame, got {len(frames)} frames and {len(meshes)} meshes")

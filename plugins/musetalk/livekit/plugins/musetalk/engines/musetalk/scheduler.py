@@ -131,9 +131,14 @@ class BatchScheduler:
         while True:
             with self._wake:
                 while not self._closed:
-                    waiting = self._audio + self._frames
-                    delay = flush_time(waiting, self._attached, max_batch=self.max_batch, gather_s=self.gather_s,
-                                       batch_s=self._batch_s) - time.monotonic()  # fmt: skip
+                    due = flush_time(
+                        self._audio + self._frames,
+                        self._attached,
+                        max_batch=self.max_batch,
+                        gather_s=self.gather_s,
+                        batch_s=self._batch_s,
+                    )
+                    delay = due - time.monotonic()
                     if delay <= 0:
                         break
                     self._wake.wait(None if delay == float("inf") else delay)
