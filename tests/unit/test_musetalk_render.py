@@ -111,7 +111,8 @@ def test_preparation_is_cached_by_model_and_source(
     engine: MuseTalkEngine, packs: list[AvatarPack], prepared: list[PreparedAvatar]
 ) -> None:
     again = engine.prepare(packs[0])
-    assert again.from_cache and again.cache_dir == prepared[0].cache_dir
+    assert again.from_cache and again.cache_dir == prepared[0].cache_dir == engine.cache_dir(packs[0])
+    assert Image.open(again.preview_path).size == (512, 512)
     assert engine.models.vae_digest[:12] in again.cache_dir.name
     assert len({p.cache_dir for p in prepared}) == 3
 

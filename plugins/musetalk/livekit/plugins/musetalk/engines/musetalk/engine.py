@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ...errors import AvatarPackError
-from ...packs import AvatarPack, prepare_cached
+from ...packs import AvatarPack, cache_path, prepare_cached
 from ..base import VideoSpec
 from ..cpu.rig import fit_portrait
 from .config import (
@@ -34,12 +34,14 @@ from .config import (
 )
 from .inference import DeviceAvatar, MuseTalkRunner, RenderItem
 from .loading import load_models
-from .prepare import AvatarMaterial, prepare_material
+from .prepare import AvatarMaterial, prepare_material, write_preview
 from .scheduler import BatchScheduler
 from .session import MuseTalkSession
 
 ENGINE_NAME = "musetalk"
 ENGINE_VERSION = "1.5.1"  # bump whenever the prepared material or its derivation changes: it keys the cache
+
+PREVIEW_FILE = "preview.png"
 
 ProgressCallback = Callable[[str, float], None]  # (step description, fraction done)
 
@@ -51,6 +53,10 @@ class PreparedAvatar:
     avatar: DeviceAvatar
     cache_dir: Path
     from_cache: bool
+
+    @property
+    def preview_path(self) -> Path:
+        return self.cache_dir / PREVIEW_FILE
 
 
 class MuseTalkEngine:
@@ -80,6 +86,9 @@ class MuseTalkEngine:
     def cache_version(self) -> str:
         return f"{ENGINE_VERSION}-{self.models.vae_digest[:12]}"
 
+    def cache_dir(self, pack: AvatarPack, spec: VideoSpec | None = None) -> Path:
+        return cache_path(pack, ENGINE_NAME, self.cache_version, spec or pack.video_spec)
+
     def prepare(
         self, pack: AvatarPack, spec: VideoSpec | None = None, *, progress: ProgressCallback | None = None
     ) -> PreparedAvatar:
@@ -100,6 +109,7 @@ class MuseTalkEngine:
                 raise AvatarPackError(pack.id, "the face is too small or cut off for MuseTalk's face box")
             report("writing the cache", 0.9)
             material.save(directory)
+            write_preview(material, directory / PREVIEW_FILE)
 
         cached = prepare_cached(
             pack,

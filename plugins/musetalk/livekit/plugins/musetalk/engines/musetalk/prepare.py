@@ -58,6 +58,17 @@ class AvatarMaterial:
         return material
 
 
+def write_preview(material: AvatarMaterial, path: Path) -> None:
+    """The first frame with its blend region tinted green and its face box outlined: what MuseTalk will redraw."""
+    frame = material.frames[0].copy()
+    alpha = material.masks[0, ..., None].astype(np.float32) / 255 * 0.5
+    frame = (frame * (1 - alpha) + np.array([0, 255, 0], np.float32) * alpha).astype(np.uint8)
+    box = material.face_boxes()[0]
+    if box is not None:
+        cv2.rectangle(frame, box[:2], box[2:], (255, 255, 0), 1)
+    cv2.imwrite(str(path), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+
+
 def ping_pong(count: int) -> tuple[int, ...]:
     return (*range(count), *reversed(range(count)))
 
