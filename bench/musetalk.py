@@ -34,7 +34,8 @@ from livekit.plugins.musetalk.engines.musetalk.config import (
     WINDOW_STEPS,
 )
 from livekit.plugins.musetalk.engines.musetalk.inference import MuseTalkRunner
-from livekit.plugins.musetalk.engines.musetalk.loading import MuseTalkModels, build_unet, load_models, missing_files
+from livekit.plugins.musetalk.engines.musetalk.config import missing_files
+from livekit.plugins.musetalk.engines.musetalk.loading import MuseTalkModels, build_unet, load_models
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support.tiny_musetalk import build_tiny_musetalk  # noqa: E402

@@ -96,3 +96,12 @@ BLEND_BLUR_SHARE = 0.1  # Gaussian blur kernel: 0.1 x blend box width, made odd
 def default_models_dir() -> Path:
     configured = os.environ.get(MODELS_DIR_ENV)
     return Path(configured) if configured else Path.home() / ".cache" / "streaming-avatar" / "musetalk"
+
+
+def missing_files(models_dir: Path) -> list[str]:
+    missing = []
+    for entry in REQUIRED_FILES:
+        alternatives = (entry,) if isinstance(entry, str) else entry
+        if not any((models_dir / name).is_file() for name in alternatives):
+            missing.append(" or ".join(alternatives))
+    return missing

@@ -15,8 +15,7 @@ from huggingface_hub.errors import HfHubHTTPError
 
 from ...errors import EngineUnavailableError
 from ...log import logger
-from .config import MODELS_DIR_ENV, default_models_dir
-from .loading import missing_files
+from .config import MODELS_DIR_ENV, default_models_dir, missing_files
 
 # (repo id, file in the repo, directory of the models dir it goes to)
 HUB_FILES: tuple[tuple[str, str, str], ...] = (

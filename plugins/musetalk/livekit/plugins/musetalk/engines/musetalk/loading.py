@@ -20,13 +20,13 @@ from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
 from ...errors import EngineUnavailableError
 from .config import (
-    REQUIRED_FILES,
     UNET_CONFIG,
     UNET_WEIGHTS,
     VAE_DIR,
     VAE_WEIGHTS,
     WHISPER_DIR,
     default_models_dir,
+    missing_files,
 )
 
 
@@ -40,15 +40,6 @@ class MuseTalkModels:
     dtype: torch.dtype
     vae_digest: str
     """sha256 of the VAE weights: prepared latents depend on them, so it keys the avatar cache."""
-
-
-def missing_files(models_dir: Path) -> list[str]:
-    missing = []
-    for entry in REQUIRED_FILES:
-        alternatives = (entry,) if isinstance(entry, str) else entry
-        if not any((models_dir / name).is_file() for name in alternatives):
-            missing.append(" or ".join(alternatives))
-    return missing
 
 
 def require_files(models_dir: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Literal
 
 from ...errors import EngineUnavailableError
 from ...log import logger
-from .config import MODELS_DIR_ENV, default_models_dir
+from .config import MODELS_DIR_ENV, default_models_dir, missing_files
 
 RequestedEngine = Literal["auto", "cpu", "musetalk"]
 EngineName = Literal["cpu", "musetalk"]
@@ -51,8 +51,6 @@ def _musetalk_problem(models_dir: Path) -> str | None:
     absent = [name for name in GPU_EXTRAS if importlib.util.find_spec(name) is None]
     if absent:
         return f"{', '.join(absent)} not installed (pip install 'livekit-plugins-musetalk[gpu]')"
-    from .loading import missing_files
-
     missing = missing_files(models_dir)
     if missing:
         return (
