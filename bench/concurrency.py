@@ -1,0 +1,130 @@
+"""How many concurrently speaking avatars this machine sustains at 25 fps.
+
+For N = 1, 2, 4, ... sessions: N rooms, each with the avatar dispatched and a
+subscribing client; every avatar is made to talk continuously, and each client
+counts frames over a measuring window. A session is on time when ≥ 99 % of the
+frames the media clock should have produced arrived, with no gap over two frame
+periods. The worker's process tree gives RSS and CPU per session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+from _common import json_arg_parser, machine, print_table, write_json
+from livekit import api, rtc
+from support.rooms import agent_participant, record_agent, wait_for
+from support.stack import LiveKitServer, Worker, start_livekit_server, start_worker
+
+FPS = 25
+TALK = "Tell me everything about the ocean, the sky, the stars and the moon"
+
+
+def worker_tree(worker: Worker) -> list[psutil.Process]:
+    root = psutil.Process(worker.process.pid)
+    return [root, *root.children(recursive=True)]
+
+
+def tree_usage(worker: Worker) -> tuple[float, float]:
+    """(RSS bytes, CPU seconds) of the worker and its job processes."""
+    rss = cpu = 0.0
+    for proc in worker_tree(worker):
+        try:
+            rss += proc.memory_info().rss
+            times = proc.cpu_times()
+            cpu += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return rss, cpu
+
+
+async def run_level(server: LiveKitServer, worker: Worker, n: int, window_s: float) -> dict[str, float]:
+    rooms, medias, agents = [], [], []
+    async with server.api() as lkapi:
+        for i in range(n):
+            room = rtc.Room()
+            await room.connect(server.url, server.token(f"conc-{n}-{i}", "listener"))
+            medias.append(record_agent(room))
+            rooms.append(room)
+            await lkapi.agent_dispatch.create_dispatch(
+                api.CreateAgentDispatchRequest(agent_name=worker.agent_name, room=f"conc-{n}-{i}", metadata='{"language": "en"}')
+            )
+    for room in rooms:
+        agent = await wait_for(lambda room=room: agent_participant(room), timeout=60, what="agent")
+        await wait_for(lambda a=agent: a.attributes.get("lk.agent.state") == "listening", timeout=60, what="listening")
+        agents.append(agent)
+    for room in rooms:
+        await room.local_participant.send_text(TALK, topic="lk.chat")
+    await asyncio.gather(*(wait_for(lambda a=a: a.attributes.get("lk.agent.state") == "speaking", timeout=60, what="speaking") for a in agents))
+    await asyncio.sleep(1.0)
+    start = time.monotonic()
+    _, cpu_start = tree_usage(worker)
+    await asyncio.sleep(window_s)
+    end = time.monotonic()
+    rss, cpu_end = tree_usage(worker)
+    on_time = []
+    for media in medias:
+        arrivals = np.array([t for t, _, _ in media.video if start <= t < end])
+        gaps = np.diff(arrivals) if len(arrivals) > 1 else np.array([window_s])
+        on_time.append(len(arrivals) / (window_s * FPS) >= 0.99 and gaps.max() <= 2.0 / FPS)
+        media.stop()
+    for room in rooms:
+        await room.disconnect()
+    await asyncio.sleep(3.0)  # jobs end when their room empties
+    return {
+        "sessions": n,
+        "sessions_on_time": int(sum(on_time)),
+        "rss_mb": rss / 2**20,
+        "cpu_pct": 100 * (cpu_end - cpu_start) / (end - start),
+    }
+
+
+async def main() -> None:
+    parser = json_arg_parser(__doc__ or "")
+    parser.add_argument("--levels", default="1,2,4,6,8,10,12")
+    parser.add_argument("--window", type=float, default=8.0)
+    args = parser.parse_args()
+    logs = Path(tempfile.mkdtemp(prefix="bench-concurrency-"))
+    server = start_livekit_server(logs)
+    worker = start_worker(
+        server, logs, name="concurrency",
+        extra_env={"STREAMING_AVATAR_CAPACITY": "64", "STREAMING_AVATAR_IDLE_PROCESSES": "2",
+                   "STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES": "12"},
+    )
+    levels = []
+    baseline_rss_mb = tree_usage(worker)[0] / 2**20
+    try:
+        for n in (int(x) for x in args.levels.split(",")):
+            level = await run_level(server, worker, n, args.window)
+            levels.append(level)
+            print(f"N={n}: {level['sessions_on_time']}/{n} on time, CPU {level['cpu_pct']:.0f} %, RSS {level['rss_mb']:.0f} MB")
+            if level["sessions_on_time"] < n:
+                break
+    finally:
+        worker.stop()
+        server.stop()
+    passing = [lv for lv in levels if lv["sessions_on_time"] == lv["sessions"]]
+    best = max(passing, key=lambda lv: lv["sessions"]) if passing else None
+    result = {
+        "max_sessions_25fps": best["sessions"] if best else 0,
+        "rss_mb_per_session": round((best["rss_mb"] - baseline_rss_mb) / best["sessions"], 1) if best else None,
+        "cpu_pct_per_session": round(best["cpu_pct"] / best["sessions"], 1) if best else None,
+        "worker_rss_mb_before": round(baseline_rss_mb, 1),
+        "levels": levels,
+        "machine": machine(),
+    }
+    print_table(
+        [(str(lv["sessions"]), str(lv["sessions_on_time"]), f"{lv['cpu_pct']:.0f}", f"{lv['rss_mb']:.0f}") for lv in levels],
+        ("sessions", "on time", "worker CPU %", "worker RSS MB"),
+    )
+    print(f"max sessions at 25 fps: {result['max_sessions_25fps']}")
+    write_json(args.json, result)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
