@@ -36,10 +36,16 @@ server = AgentServer(
     load_threshold=settings.load_threshold,
     num_idle_processes=settings.num_idle_processes,
     port=settings.http_port,
+    job_executor_type=settings.job_executor,
+    prometheus_port=settings.metrics_port,
 )
 
 
 def prewarm(proc: JobProcess) -> None:
+    try:
+        logger.info("lip-sync engine: %s", musetalk.prewarm_engine(settings.engine))
+    except musetalk.MuseTalkPluginError as e:
+        logger.error("lip-sync engine unavailable, jobs will run voice-only: %s", e)
     proc.userdata["vad"] = silero.VAD.load(min_silence_duration=VAD_MIN_SILENCE_S)
     proc.userdata["whisper_model_dir"] = None
     proc.userdata["whisper_problem"] = None
@@ -92,7 +98,16 @@ async def entrypoint(ctx: JobContext) -> None:
 
 async def start_avatar(session: AgentSession, ctx: JobContext, avatar_id: str) -> list[str]:
     """Give the agent its face; if no avatar can run, the job goes on voice-only and says why."""
-    avatar = musetalk.AvatarSession(avatar=avatar_id, avatars_dir=settings.avatars_dir)
+    width, height = settings.video_size or (None, None)
+    avatar = musetalk.AvatarSession(
+        avatar=avatar_id,
+        engine=settings.engine,
+        video_encoder=settings.video_encoder,
+        width=width,
+        height=height,
+        fps=settings.video_fps,
+        avatars_dir=settings.avatars_dir,
+    )
     try:
         await avatar.start(session, room=ctx.room)
     except musetalk.MuseTalkPluginError as e:

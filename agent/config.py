@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from livekit.agents import JobExecutorType
+from livekit.plugins.musetalk import EngineChoice, VideoEncoderChoice
+
 VoiceProfile = Literal["auto", "offline", "cloud"]
 SttProvider = Literal["faster-whisper", "google"]
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -14,6 +17,23 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, "").strip() or default
+
+
+def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = _env(name, default)
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
+def _size(value: str) -> tuple[int, int] | None:
+    """"" → the avatar pack's size; "WxH" → that size."""
+    if not value:
+        return None
+    width, _, height = value.lower().partition("x")
+    if not (width.isdigit() and height.isdigit()):
+        raise ValueError(f"STREAMING_AVATAR_VIDEO_SIZE must look like 512x512, not {value!r}")
+    return int(width), int(height)
 
 
 @dataclass(frozen=True)
@@ -29,15 +49,17 @@ class WorkerSettings:
     num_idle_processes: int
     http_port: int
     scripted_extra_sentences: int
+    engine: EngineChoice
+    video_encoder: VideoEncoderChoice
+    video_size: tuple[int, int] | None
+    video_fps: int | None
+    job_executor: JobExecutorType
+    metrics_port: int | None
 
     @classmethod
     def from_env(cls) -> WorkerSettings:
-        profile = _env("STREAMING_AVATAR_VOICE_PROFILE", "auto")
-        if profile not in ("auto", "offline", "cloud"):
-            raise ValueError(f"STREAMING_AVATAR_VOICE_PROFILE must be auto, offline or cloud, not {profile!r}")
-        stt_provider = _env("STREAMING_AVATAR_STT_PROVIDER", "faster-whisper")
-        if stt_provider not in ("faster-whisper", "google"):
-            raise ValueError(f"STREAMING_AVATAR_STT_PROVIDER must be faster-whisper or google, not {stt_provider!r}")
+        profile = _choice("STREAMING_AVATAR_VOICE_PROFILE", "auto", ("auto", "offline", "cloud"))
+        stt_provider = _choice("STREAMING_AVATAR_STT_PROVIDER", "faster-whisper", ("faster-whisper", "google"))
         return cls(
             agent_name=_env("STREAMING_AVATAR_AGENT_NAME", "streaming-avatar"),
             voice_profile=profile,  # type: ignore[arg-type]
@@ -50,6 +72,14 @@ class WorkerSettings:
             num_idle_processes=int(_env("STREAMING_AVATAR_IDLE_PROCESSES", "2")),
             http_port=int(_env("STREAMING_AVATAR_HTTP_PORT", "8081")),
             scripted_extra_sentences=int(_env("STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES", "0")),
+            engine=_choice("STREAMING_AVATAR_ENGINE", "auto", ("auto", "cpu", "musetalk")),  # type: ignore[arg-type]
+            video_encoder=_choice(  # type: ignore[arg-type]
+                "STREAMING_AVATAR_VIDEO_ENCODER", "auto", ("auto", "x264", "nvenc", "raw")
+            ),
+            video_size=_size(_env("STREAMING_AVATAR_VIDEO_SIZE", "")),
+            video_fps=int(_env("STREAMING_AVATAR_VIDEO_FPS", "0")) or None,
+            job_executor=JobExecutorType(_choice("STREAMING_AVATAR_JOB_EXECUTOR", "process", ("process", "thread"))),
+            metrics_port=int(_env("STREAMING_AVATAR_METRICS_PORT", "0")) or None,
         )
 
     def uses_cloud(self) -> bool:

@@ -1,8 +1,11 @@
 """Lip-synced avatar video output for LiveKit Agents."""
 
+import os
+
 from livekit.agents import Plugin
 
-from .avatar import AvatarSession, AvatarSessionOptions
+from .avatar import AvatarSession, AvatarSessionOptions, VideoEncoderChoice
+from .engine_choice import EngineChoice, prewarm_engine
 from .engines.base import VideoSpec
 from .errors import AvatarPackError, EncoderUnavailableError, EngineUnavailableError, MuseTalkPluginError
 from .log import logger
@@ -11,6 +14,9 @@ from .version import __version__
 __all__ = [
     "AvatarSession",
     "AvatarSessionOptions",
+    "EngineChoice",
+    "VideoEncoderChoice",
+    "prewarm_engine",
     "VideoSpec",
     "AvatarPackError",
     "EncoderUnavailableError",
@@ -23,6 +29,15 @@ __all__ = [
 class MuseTalkPlugin(Plugin):
     def __init__(self) -> None:
         super().__init__(__name__, __version__, __package__, logger)
+
+    def download_files(self) -> None:
+        """`download-files`: MuseTalk weights, unless this worker is set to the CPU engine."""
+        if os.environ.get("STREAMING_AVATAR_ENGINE", "auto") == "cpu":
+            logger.info("STREAMING_AVATAR_ENGINE=cpu: not downloading MuseTalk weights")
+            return
+        from .engines.musetalk.download import download_models
+
+        download_models()
 
 
 Plugin.register_plugin(MuseTalkPlugin())

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .engines.cpu import CpuEngine
-from .errors import AvatarPackError
+from .errors import AvatarPackError, EngineUnavailableError
 from .packs import default_avatars_dir, list_packs, load_pack
 
 PROGRESS_WIDTH = 30
@@ -33,7 +33,13 @@ def resolve_pack_argument(argument: str, avatars_dir: Path | None) -> tuple[str,
 def prepare_command(args: argparse.Namespace) -> int:
     pack_id, avatars_dir = resolve_pack_argument(args.pack, args.avatars_dir)
     pack = load_pack(pack_id, avatars_dir)
-    prepared = CpuEngine().prepare(pack, progress=print_progress)
+    if args.engine == "musetalk":
+        from .engines.musetalk.engine import MuseTalkEngine  # imports torch: only for this engine
+
+        engine: CpuEngine | MuseTalkEngine = MuseTalkEngine(args.models_dir)
+    else:
+        engine = CpuEngine()
+    prepared = engine.prepare(pack, progress=print_progress)
     state = "reused the existing cache" if prepared.from_cache else "prepared"
     print(
         f"{pack.id}: {state} ({prepared.spec.width}x{prepared.spec.height} @ {prepared.spec.fps} fps)", file=sys.stderr
@@ -65,8 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="where packs live (default: $STREAMING_AVATAR_AVATARS_DIR or ./avatars)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    prepare = commands.add_parser("prepare", help="derive the CPU engine's cache and a preview for a pack")
+    prepare = commands.add_parser("prepare", help="derive an engine's cache and a preview for a pack")
     prepare.add_argument("pack", help="pack id (e.g. default) or pack directory (e.g. avatars/default)")
+    prepare.add_argument("--engine", choices=["cpu", "musetalk"], default="cpu")
+    prepare.add_argument(
+        "--models-dir", type=Path, default=None, help="MuseTalk weights (default: $STREAMING_AVATAR_MUSETALK_DIR)"
+    )
     prepare.set_defaults(run=prepare_command)
     listing = commands.add_parser("list", help="list packs and whether they are prepared")
     listing.set_defaults(run=list_command)
@@ -77,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except AvatarPackError as exc:
+    except (AvatarPackError, EngineUnavailableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -52,6 +52,7 @@ class AvatarSessionOptions:
     sample_rate: int = 24000
     audio_queue_ms: int = 100
     avatars_dir: Path | None = None
+    models_dir: Path | None = None
 
 
 class AvatarSession(_BaseAvatarSession):
@@ -65,11 +66,13 @@ class AvatarSession(_BaseAvatarSession):
         height: int | None = None,
         fps: int | None = None,
         avatars_dir: Path | None = None,
+        models_dir: Path | None = None,
     ) -> None:
+        """`models_dir`: MuseTalk weights (default: env STREAMING_AVATAR_MUSETALK_DIR)."""
         super().__init__()
         self._opts = AvatarSessionOptions(
             avatar=avatar, engine=engine, video_encoder=video_encoder,
-            width=width, height=height, fps=fps, avatars_dir=avatars_dir,
+            width=width, height=height, fps=fps, avatars_dir=avatars_dir, models_dir=models_dir,
         )
         self.notices: list[str] = []
         self.pack: AvatarPack | None = None
@@ -103,7 +106,9 @@ class AvatarSession(_BaseAvatarSession):
             height=self._opts.height or pack.video_spec.height,
             fps=self._opts.fps or pack.video_spec.fps,
         )
-        engine, self.engine_reason = resolve_engine(self._opts.engine)
+        engine, self.engine_reason = await asyncio.to_thread(
+            resolve_engine, self._opts.engine, models_dir=self._opts.models_dir
+        )
         prepared = await asyncio.to_thread(engine.prepare, pack, spec)
         lip_session = engine.new_session(prepared, sample_rate=self._opts.sample_rate)
         self._audio_source = rtc.AudioSource(self._opts.sample_rate, 1, queue_size_ms=self._opts.audio_queue_ms)

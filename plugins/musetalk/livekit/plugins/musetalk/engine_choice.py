@@ -3,25 +3,35 @@
 from __future__ import annotations
 
 import threading
-from typing import Literal
+from pathlib import Path
 
 from .engines.base import LipSyncEngine
 from .engines.cpu import CpuEngine
-from .errors import EngineUnavailableError
+from .engines.musetalk.select import RequestedEngine, select_engine
 
-EngineChoice = Literal["auto", "cpu", "musetalk"]
+EngineChoice = RequestedEngine
 
-_engines: dict[str, LipSyncEngine] = {}
+_cpu_engine: CpuEngine | None = None
 _lock = threading.Lock()
 
 
-def resolve_engine(choice: EngineChoice) -> tuple[LipSyncEngine, str]:
+def resolve_engine(choice: EngineChoice, *, models_dir: Path | None = None) -> tuple[LipSyncEngine, str]:
     """The engine to use and why. Raises EngineUnavailableError when an explicit choice cannot run."""
-    if choice == "musetalk":
-        raise EngineUnavailableError(
-            "the MuseTalk engine is not part of this build yet; use engine='cpu' or 'auto'"
-        )
+    name, reason = select_engine(choice, models_dir=models_dir)
+    if name == "musetalk":
+        from .engines.musetalk.engine import shared_engine  # imports torch: only when MuseTalk is used
+
+        return shared_engine(models_dir), reason
+    global _cpu_engine
     with _lock:
-        engine = _engines.setdefault("cpu", CpuEngine())
-    reason = "requested" if choice == "cpu" else "auto: the CPU engine is the embedded default"
-    return engine, reason
+        if _cpu_engine is None:
+            _cpu_engine = CpuEngine()
+        return _cpu_engine, reason
+
+
+def prewarm_engine(choice: EngineChoice, *, models_dir: Path | None = None) -> str:
+    """Load the engine a worker will use before its first job (MuseTalk: weights + a warm-up pass)."""
+    engine, reason = resolve_engine(choice, models_dir=models_dir)
+    if engine.name == "musetalk":
+        engine.warm_up()  # type: ignore[attr-defined]
+    return reason

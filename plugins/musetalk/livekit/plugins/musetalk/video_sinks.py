@@ -7,10 +7,10 @@ import time
 from concurrent.futures import Executor
 from typing import Any, Protocol
 
-import numpy as np
 from livekit import rtc
 
 from .encoders import EncodedUnit, Encoder, apply_feedback
+from .encoders.base import host_rgb
 from .metrics import ENCODE_SECONDS, KEYFRAME_REQUESTS, RATE_UPDATES
 
 
@@ -104,8 +104,8 @@ class RawVideoSink:
     def publish_options(self) -> rtc.TrackPublishOptions:
         return rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_CAMERA)
 
-    async def capture(self, image: np.ndarray, delay_s: float) -> None:
-        frame = rtc.VideoFrame(self._width, self._height, rtc.VideoBufferType.RGB24, image.tobytes())
+    async def capture(self, image: Any, delay_s: float) -> None:
+        frame = rtc.VideoFrame(self._width, self._height, rtc.VideoBufferType.RGB24, host_rgb(image).tobytes())
         asyncio.get_running_loop().call_later(delay_s, self.source.capture_frame, frame)
 
     async def aclose(self) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
+
 Frame = Any
 """An (H, W, 3) uint8 RGB image: a numpy array, or a CUDA torch tensor for NVENC."""
 
@@ -108,3 +110,10 @@ class Encoder(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def host_rgb(frame: Frame) -> np.ndarray:
+    """A frame as a host (H, W, 3) uint8 array; a GPU tensor (MuseTalk without NVENC) is copied down."""
+    if isinstance(frame, np.ndarray):
+        return frame
+    return np.asarray(frame.cpu())

@@ -11,7 +11,7 @@ import numpy as np
 from av.video.codeccontext import VideoCodecContext
 from av.video.frame import PictureType
 
-from .base import EncodedUnit, EncoderOptions
+from .base import EncodedUnit, EncoderOptions, host_rgb
 
 
 class X264Encoder:
@@ -48,6 +48,7 @@ class X264Encoder:
 
     def encode(self, frame: np.ndarray) -> EncodedUnit:
         codec = self._require_open()
+        frame = host_rgb(frame)
         expected_shape = (self._options.height, self._options.width, 3)
         if frame.shape != expected_shape or frame.dtype != np.uint8:
             raise ValueError(
