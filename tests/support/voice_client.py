@@ -79,6 +79,15 @@ class Microphone:
             await asyncio.sleep(max(0.0, next_frame_at - time.monotonic()))
 
 
+def mouth_luma(frame: rtc.VideoFrame) -> np.ndarray:
+    """Mean brightness of a 16x16 grid over the lower middle of the picture, where a portrait's mouth is."""
+    luma = np.frombuffer(frame.data, dtype=np.uint8)[: frame.width * frame.height].reshape(frame.height, frame.width)
+    region = luma[frame.height * 11 // 20 : frame.height * 17 // 20, frame.width * 3 // 10 : frame.width * 7 // 10]
+    rows, cols = (region.shape[0] // 16) * 16, (region.shape[1] // 16) * 16
+    grid = region[:rows, :cols].reshape(16, rows // 16, 16, cols // 16).mean(axis=(1, 3))
+    return grid.astype(np.float32)
+
+
 @dataclass
 class Transcript:
     identity: str
@@ -94,8 +103,8 @@ class AgentObserver:
     room: rtc.Room
     audio: list[tuple[float, int, float]] = field(default_factory=list)
     """(arrival time, peak amplitude, duration in seconds) per received agent audio frame."""
-    video: list[float] = field(default_factory=list)
-    """arrival time per received agent video frame."""
+    video: list[tuple[float, np.ndarray]] = field(default_factory=list)
+    """(arrival time, luma of the mouth region, 16x16) per received agent video frame."""
     states: list[tuple[float, str]] = field(default_factory=list)
     transcripts: list[Transcript] = field(default_factory=list)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -125,8 +134,8 @@ class AgentObserver:
             self.audio.append((time.monotonic(), int(np.abs(samples).max(initial=0)), duration))
 
     async def _see(self, track: rtc.Track) -> None:
-        async for _event in rtc.VideoStream(track):
-            self.video.append(time.monotonic())
+        async for event in rtc.VideoStream(track, format=rtc.VideoBufferType.I420):
+            self.video.append((time.monotonic(), mouth_luma(event.frame)))
 
     def _on_attributes(self, changed: dict[str, str], p: rtc.Participant) -> None:
         if "lk.agent.state" in changed:
@@ -149,8 +158,18 @@ class AgentObserver:
     def first_loud_audio_after(self, since: float) -> float | None:
         return next((t for t, peak, _ in self.audio if t >= since and peak > LOUD), None)
 
-    def first_video_after(self, since: float) -> float | None:
-        return next((t for t in self.video if t >= since), None)
+    def first_mouth_motion_after(self, since: float, calibration_s: float = 1.0) -> float | None:
+        """First frame after `since` whose mouth region differs from the last idle frame more than
+        idle motion (blinks, sway) did in the `calibration_s` before `since`."""
+        idle = [luma for t, luma in self.video if since - calibration_s <= t < since]
+        if len(idle) < 2:
+            return None
+        reference = idle[-1]
+        idle_motion = max(float(np.abs(luma - reference).mean()) for luma in idle[:-1])
+        return next(
+            (t for t, luma in self.video if t >= since and np.abs(luma - reference).mean() > 2 * idle_motion + 1),
+            None,
+        )
 
     def last_loud_audio_between(self, start: float, end: float) -> float | None:
         return next((t for t, peak, _ in reversed(self.audio) if start <= t < end and peak > LOUD), None)
