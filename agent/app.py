@@ -38,6 +38,8 @@ server = AgentServer(
     port=settings.http_port,
     job_executor_type=settings.job_executor,
     prometheus_port=settings.metrics_port,
+    # prewarm loads the STT and lip-sync models; MuseTalk's warm-up takes longer than the default 10 s
+    initialize_process_timeout=settings.process_init_timeout,
 )
 
 

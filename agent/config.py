@@ -55,6 +55,7 @@ class WorkerSettings:
     video_fps: int | None
     job_executor: JobExecutorType
     metrics_port: int | None
+    process_init_timeout: float
 
     @classmethod
     def from_env(cls) -> WorkerSettings:
@@ -80,6 +81,7 @@ class WorkerSettings:
             video_fps=int(_env("STREAMING_AVATAR_VIDEO_FPS", "0")) or None,
             job_executor=JobExecutorType(_choice("STREAMING_AVATAR_JOB_EXECUTOR", "process", ("process", "thread"))),
             metrics_port=int(_env("STREAMING_AVATAR_METRICS_PORT", "0")) or None,
+            process_init_timeout=float(_env("STREAMING_AVATAR_PROCESS_INIT_TIMEOUT", "60")),
         )
 
     def uses_cloud(self) -> bool:
