@@ -40,6 +40,7 @@ server = AgentServer(
     prometheus_port=settings.metrics_port,
     # prewarm loads the STT and lip-sync models; MuseTalk's warm-up takes longer than the default 10 s
     initialize_process_timeout=settings.process_init_timeout,
+    drain_timeout=settings.drain_timeout,
 )
 
 

@@ -56,6 +56,7 @@ class WorkerSettings:
     job_executor: JobExecutorType
     metrics_port: int | None
     process_init_timeout: float
+    drain_timeout: int
 
     @classmethod
     def from_env(cls) -> WorkerSettings:
@@ -82,6 +83,7 @@ class WorkerSettings:
             job_executor=JobExecutorType(_choice("STREAMING_AVATAR_JOB_EXECUTOR", "process", ("process", "thread"))),
             metrics_port=int(_env("STREAMING_AVATAR_METRICS_PORT", "0")) or None,
             process_init_timeout=float(_env("STREAMING_AVATAR_PROCESS_INIT_TIMEOUT", "60")),
+            drain_timeout=int(_env("STREAMING_AVATAR_DRAIN_TIMEOUT", "600")),
         )
 
     def uses_cloud(self) -> bool:
