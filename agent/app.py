@@ -10,6 +10,7 @@ from livekit.plugins import faster_whisper, musetalk, silero
 from .config import WorkerSettings
 from .metadata import parse_dispatch_metadata
 from .providers import build_llm, build_stt, build_tts, pack_voices, plan_voice_pipeline
+from .render_worker import install_render_worker
 from .room_controls import install_room_controls
 from .room_notices import publish_notices
 from .turn_taking import TURN_HANDLING, VAD_MIN_SILENCE_S
@@ -59,16 +60,12 @@ def prewarm(proc: JobProcess) -> None:
         proc.userdata["whisper_problem"] = str(e)
 
 
-server.setup_fnc = prewarm
-
-
 def known_avatars() -> set[str]:
     if not settings.avatars_dir.is_dir():
         return set()
     return {p.name for p in settings.avatars_dir.iterdir() if (p / "manifest.json").is_file()}
 
 
-@server.rtc_session(agent_name=settings.agent_name)
 async def entrypoint(ctx: JobContext) -> None:
     parsed = parse_dispatch_metadata(ctx.job.metadata, known_avatars=known_avatars())
     metadata = parsed.metadata
@@ -110,6 +107,9 @@ async def start_avatar(session: AgentSession, ctx: JobContext, avatar_id: str) -
         height=height,
         fps=settings.video_fps,
         avatars_dir=settings.avatars_dir,
+        mode=settings.avatar_mode,
+        render_agent_name=settings.render_agent_name,
+        render_join_timeout=settings.render_join_timeout,
     )
     try:
         await avatar.start(session, room=ctx.room)
@@ -118,3 +118,10 @@ async def start_avatar(session: AgentSession, ctx: JobContext, avatar_id: str) -
         await avatar.aclose()
         return [f"avatar unavailable ({e}); continuing with voice only"]
     return avatar.notices
+
+
+if settings.role == "render":
+    install_render_worker(server, settings)
+else:
+    server.setup_fnc = prewarm
+    server.rtc_session(entrypoint, agent_name=settings.agent_name)

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Literal
 
 from livekit.agents import JobExecutorType
-from livekit.plugins.musetalk import EngineChoice, VideoEncoderChoice
+from livekit.plugins.musetalk import DEFAULT_RENDER_AGENT_NAME, AvatarMode, EngineChoice, VideoEncoderChoice
 
 VoiceProfile = Literal["auto", "offline", "cloud"]
+WorkerRole = Literal["voice", "render"]
 SttProvider = Literal["faster-whisper", "google"]
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,6 +58,10 @@ class WorkerSettings:
     metrics_port: int | None
     process_init_timeout: float
     drain_timeout: int
+    role: WorkerRole
+    avatar_mode: AvatarMode
+    render_agent_name: str
+    render_join_timeout: float
 
     @classmethod
     def from_env(cls) -> WorkerSettings:
@@ -84,6 +89,12 @@ class WorkerSettings:
             metrics_port=int(_env("STREAMING_AVATAR_METRICS_PORT", "0")) or None,
             process_init_timeout=float(_env("STREAMING_AVATAR_PROCESS_INIT_TIMEOUT", "60")),
             drain_timeout=int(_env("STREAMING_AVATAR_DRAIN_TIMEOUT", "600")),
+            role=_choice("STREAMING_AVATAR_ROLE", "voice", ("voice", "render")),  # type: ignore[arg-type]
+            avatar_mode=_choice(  # type: ignore[arg-type]
+                "STREAMING_AVATAR_AVATAR_MODE", "in-process", ("in-process", "remote")
+            ),
+            render_agent_name=_env("STREAMING_AVATAR_RENDER_AGENT_NAME", DEFAULT_RENDER_AGENT_NAME),
+            render_join_timeout=float(_env("STREAMING_AVATAR_RENDER_JOIN_TIMEOUT", "10")),
         )
 
     def uses_cloud(self) -> bool:

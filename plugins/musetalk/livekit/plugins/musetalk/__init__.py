@@ -4,16 +4,24 @@ import os
 
 from livekit.agents import Plugin
 
-from .avatar import AvatarSession, AvatarSessionOptions, VideoEncoderChoice
+from .avatar import AvatarMode, AvatarSession
 from .engine_choice import EngineChoice, prewarm_engine
 from .engines.base import VideoSpec
 from .errors import AvatarPackError, EncoderUnavailableError, EngineUnavailableError, MuseTalkPluginError
 from .log import logger
+from .remote import DEFAULT_RENDER_AGENT_NAME, RenderRequest, RenderWorkerError
+from .remote_render import RemoteAvatarRenderer
+from .renderer import AvatarSessionOptions, VideoEncoderChoice
 from .version import __version__
 
 __all__ = [
+    "AvatarMode",
     "AvatarSession",
     "AvatarSessionOptions",
+    "DEFAULT_RENDER_AGENT_NAME",
+    "RemoteAvatarRenderer",
+    "RenderRequest",
+    "RenderWorkerError",
     "EngineChoice",
     "VideoEncoderChoice",
     "prewarm_engine",

@@ -1,4 +1,4 @@
-"""`musetalk.AvatarSession`: gives a LiveKit agent a lip-synced face, in-process.
+"""`musetalk.AvatarSession`: gives a LiveKit agent a lip-synced face.
 
 Used like every LiveKit avatar plugin, before `session.start`:
 
@@ -6,53 +6,37 @@ Used like every LiveKit avatar plugin, before `session.start`:
     await avatar.start(session, room=ctx.room)
     await session.start(agent=..., room=ctx.room)
 
-It takes over the agent session's audio output, renders a frame per 40 ms of
-speech (idle animation otherwise) and publishes an avatar video track and the
-matching audio track from the agent's own participant.
+In-process mode (the default) takes over the agent session's audio output,
+renders a frame per 40 ms of speech (idle animation otherwise) and publishes
+an avatar video track and the matching audio track from the agent's own
+participant. Remote mode dispatches a render worker that does the same from
+its own participant, on behalf of the agent (see `remote.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from livekit import rtc
-from livekit.agents import utils
 from livekit.agents.voice import AgentSession
 from livekit.agents.voice.avatar import AvatarSession as _BaseAvatarSession
+from livekit.agents.voice.avatar import DataStreamAudioOutput
 
 from .audio_output import AvatarAudioOutput
-from .encoders import EncoderOptions, create_encoder
-from .engine_choice import EngineChoice, resolve_engine
-from .engines.base import VideoSpec
-from .errors import AvatarPackError
-from .log import logger
-from .metrics import SESSIONS_ACTIVE, SESSIONS_STARTED
-from .packs import AvatarPack, load_pack
+from .engine_choice import EngineChoice
 from .pacer import AvatarPacer
-from .video_sinks import EncodedVideoSink, RawVideoSink, VideoSink
+from .remote import (
+    DEFAULT_RENDER_AGENT_NAME,
+    RenderRequest,
+    RenderWorkerError,
+    cancel_dispatch,
+    dispatch_render_worker,
+)
+from .renderer import DEFAULT_PACK, AvatarRenderer, AvatarSessionOptions, VideoEncoderChoice
 
-VideoEncoderChoice = Literal["auto", "x264", "nvenc", "raw"]
-DEFAULT_PACK = "default"
-AUDIO_TRACK_NAME = "avatar_audio"
-VIDEO_TRACK_NAME = "avatar_video"
-
-
-@dataclass(frozen=True)
-class AvatarSessionOptions:
-    avatar: str = DEFAULT_PACK
-    engine: EngineChoice = "auto"
-    video_encoder: VideoEncoderChoice = "auto"
-    width: int | None = None
-    height: int | None = None
-    fps: int | None = None
-    sample_rate: int = 24000
-    audio_queue_ms: int = 100
-    avatars_dir: Path | None = None
-    models_dir: Path | None = None
+AvatarMode = Literal["in-process", "remote"]
 
 
 class AvatarSession(_BaseAvatarSession):
@@ -67,22 +51,25 @@ class AvatarSession(_BaseAvatarSession):
         fps: int | None = None,
         avatars_dir: Path | None = None,
         models_dir: Path | None = None,
+        mode: AvatarMode = "in-process",
+        render_agent_name: str = DEFAULT_RENDER_AGENT_NAME,
+        render_join_timeout: float = 10.0,
     ) -> None:
-        """`models_dir`: MuseTalk weights (default: env STREAMING_AVATAR_MUSETALK_DIR)."""
+        """`models_dir`: MuseTalk weights (default: env STREAMING_AVATAR_MUSETALK_DIR).
+
+        `mode="remote"`: a render worker registered as `render_agent_name` renders the
+        avatar; `start` raises `RenderWorkerError` if it has not joined within
+        `render_join_timeout` seconds, before the session's audio output is touched.
+        """
         super().__init__()
         self._opts = AvatarSessionOptions(
             avatar=avatar, engine=engine, video_encoder=video_encoder,
             width=width, height=height, fps=fps, avatars_dir=avatars_dir, models_dir=models_dir,
         )
-        self.notices: list[str] = []
-        self.pack: AvatarPack | None = None
-        self.encoder_reason = ""
-        self.engine_reason = ""
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="avatar-render")
-        self._pacer: AvatarPacer | None = None
-        self._pacer_task: asyncio.Task[None] | None = None
-        self._audio_source: rtc.AudioSource | None = None
-        self._video_sink: VideoSink | None = None
+        self._mode = mode
+        self._render_agent_name = render_agent_name
+        self._render_join_timeout = render_join_timeout
+        self._renderer = AvatarRenderer(self._opts)
         self._identity = ""
 
     @property
@@ -94,82 +81,40 @@ class AvatarSession(_BaseAvatarSession):
         return "musetalk"
 
     @property
+    def notices(self) -> list[str]:
+        return self._renderer.notices
+
+    @property
     def pacer(self) -> AvatarPacer | None:
-        return self._pacer
+        return self._renderer.pacer
 
     async def start(self, agent_session: AgentSession, room: rtc.Room) -> None:
         """Prepare the avatar, publish its tracks and take over the session's audio output."""
+        if self._mode == "remote":
+            await self._start_remote(agent_session, room)
+            return
         self._identity = room.local_participant.identity
-        pack = self._load_pack_with_fallback()
-        spec = VideoSpec(
-            width=self._opts.width or pack.video_spec.width,
-            height=self._opts.height or pack.video_spec.height,
-            fps=self._opts.fps or pack.video_spec.fps,
-        )
-        engine, self.engine_reason = await asyncio.to_thread(
-            resolve_engine, self._opts.engine, models_dir=self._opts.models_dir
-        )
-        prepared = await asyncio.to_thread(engine.prepare, pack, spec)
-        lip_session = engine.new_session(prepared, sample_rate=self._opts.sample_rate)
-        self._audio_source = rtc.AudioSource(self._opts.sample_rate, 1, queue_size_ms=self._opts.audio_queue_ms)
-        self._video_sink = await asyncio.to_thread(self._open_video_sink, spec)
-        logger.info(
-            "avatar ready",
-            extra={"avatar": pack.id, "engine": engine.name, "engine_reason": self.engine_reason,
-                   "video_encoder": self.encoder_reason, "size": f"{spec.width}x{spec.height}@{spec.fps}"},
-        )
-
-        self._pacer = AvatarPacer(lip_session, spec, self._audio_source, self._video_sink, self._executor)
-        agent_session.output.audio = AvatarAudioOutput(self._pacer, sample_rate=self._opts.sample_rate)
-        await self._publish_tracks(room)
-        self._pacer_task = asyncio.create_task(self._pacer.run(), name="musetalk-avatar-pacer")
-        SESSIONS_ACTIVE.inc()
-        SESSIONS_STARTED.labels(engine=engine.name, encoder=self._video_sink_name()).inc()
+        pacer = await self._renderer.start(room)
+        agent_session.output.audio = AvatarAudioOutput(pacer, sample_rate=self._opts.sample_rate)
         await super().start(agent_session, room)
 
-    def _load_pack_with_fallback(self) -> AvatarPack:
+    async def _start_remote(self, agent_session: AgentSession, room: rtc.Room) -> None:
+        request = RenderRequest.for_agent(room.local_participant.identity, self._opts)
+        self._identity = request.avatar_identity
+        dispatch = await dispatch_render_worker(room, request, self._render_agent_name)
+        await super().start(agent_session, room)
         try:
-            self.pack = load_pack(self._opts.avatar, self._opts.avatars_dir)
-            return self.pack
-        except AvatarPackError as e:
-            if self._opts.avatar == DEFAULT_PACK:
-                raise
-            notice = f"{e}; using the {DEFAULT_PACK!r} avatar"
-            logger.warning(notice)
-            self.notices.append(notice)
-        self.pack = load_pack(DEFAULT_PACK, self._opts.avatars_dir)
-        return self.pack
-
-    def _video_sink_name(self) -> str:
-        return self._video_sink.encoder.name if isinstance(self._video_sink, EncodedVideoSink) else "raw"
-
-    def _open_video_sink(self, spec: VideoSpec) -> VideoSink:
-        if self._opts.video_encoder == "raw":
-            self.encoder_reason = "raw frames: the LiveKit SDK encodes"
-            return RawVideoSink(spec.width, spec.height)
-        options = EncoderOptions(width=spec.width, height=spec.height, fps=float(spec.fps))
-        encoder, self.encoder_reason = create_encoder(self._opts.video_encoder, options)
-        return EncodedVideoSink(encoder, self._executor)
-
-    async def _publish_tracks(self, room: rtc.Room) -> None:
-        assert self._audio_source is not None and self._video_sink is not None
-        audio_track = rtc.LocalAudioTrack.create_audio_track(AUDIO_TRACK_NAME, self._audio_source)
-        video_track = rtc.LocalVideoTrack.create_video_track(VIDEO_TRACK_NAME, self._video_sink.source)
-        await room.local_participant.publish_track(
-            audio_track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+            await self.wait_for_join(timeout=self._render_join_timeout)
+        except asyncio.TimeoutError:
+            await cancel_dispatch(dispatch)
+            raise RenderWorkerError(
+                f"render worker {self._render_agent_name!r} did not publish the avatar "
+                f"within {self._render_join_timeout:g} s"
+            ) from None
+        agent_session.output.audio = DataStreamAudioOutput(
+            room, destination_identity=self._identity, sample_rate=self._opts.sample_rate, wait_playback_start=True
         )
-        await room.local_participant.publish_track(video_track, self._video_sink.publish_options())
 
     async def aclose(self) -> None:
-        if self._pacer_task is not None:
-            await utils.aio.cancel_and_wait(self._pacer_task)
-            self._pacer_task = None
-            SESSIONS_ACTIVE.dec()
-        if self._pacer is not None:
-            self._pacer.close()
-        if self._video_sink is not None:
-            await self._video_sink.aclose()
-        if self._audio_source is not None:
-            await self._audio_source.aclose()
-        self._executor.shutdown(wait=False)
+        await self._renderer.aclose()
         await super().aclose()

@@ -1,0 +1,122 @@
+"""Remote mode: the voice worker dispatches a separate render worker, which publishes the avatar
+on behalf of the agent; its lips follow the agent's speech and an interrupt stops both.
+
+The scripted reply is long (STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES), so "it stopped" means
+the room heard far less of it than the whole reply lasts and the mouth is idle again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+
+import numpy as np
+from livekit import api, rtc
+from livekit.agents.types import ATTRIBUTE_PUBLISH_ON_BEHALF
+from support.espeak_speech import SAMPLE_RATE as SPEECH_RATE
+from support.espeak_speech import synthesize
+from support.lipsync import (
+    audio_envelope,
+    best_lagged_correlation,
+    closed_mouth,
+    default_mouth_box,
+    energy_at,
+    mouth_change,
+)
+from support.rooms import AUDIO_RATE, record_agent, wait_for
+from support.voice_client import trim_silence
+
+from agent.offline.scripted_llm import scripted_reply
+from agent.room_controls import INTERRUPT_RPC
+
+EXTRA_SENTENCES = 8
+QUESTION = "Tell me about the moon, the stars, and the long quiet road between them"
+LOUD = 1000
+
+
+def voice_agent(room: rtc.Room) -> rtc.RemoteParticipant | None:
+    return next(
+        (
+            p
+            for p in room.remote_participants.values()
+            if p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT and ATTRIBUTE_PUBLISH_ON_BEHALF not in p.attributes
+        ),
+        None,
+    )
+
+
+def avatar_of(room: rtc.Room, agent_identity: str) -> rtc.RemoteParticipant | None:
+    return next(
+        (p for p in room.remote_participants.values() if p.attributes.get(ATTRIBUTE_PUBLISH_ON_BEHALF) == agent_identity),
+        None,
+    )
+
+
+def loud_seconds(media_audio: list[tuple[float, np.ndarray]], start: float, end: float) -> float:
+    return sum(len(chunk) / AUDIO_RATE for t, chunk in media_audio if start <= t < end and np.abs(chunk).max() > LOUD)
+
+
+async def test_render_worker_publishes_lip_synced_avatar_for_the_voice_agent(
+    livekit_server, launch_worker, connect, room_name
+) -> None:
+    render_agent_name = f"streaming-avatar-render-test-{secrets.token_hex(3)}"
+    voice = launch_worker(
+        "remote-voice",
+        {
+            "STREAMING_AVATAR_AVATAR_MODE": "remote",
+            "STREAMING_AVATAR_RENDER_AGENT_NAME": render_agent_name,
+            "STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES": str(EXTRA_SENTENCES),
+        },
+    )
+    launch_worker("remote-render", {"STREAMING_AVATAR_ROLE": "render", "STREAMING_AVATAR_RENDER_AGENT_NAME": render_agent_name})
+    box = default_mouth_box()
+    room = await connect(room_name)
+    media = record_agent(room)
+    async with livekit_server.api() as lkapi:
+        await lkapi.agent_dispatch.create_dispatch(
+            api.CreateAgentDispatchRequest(agent_name=voice.agent_name, room=room_name, metadata=json.dumps({"language": "en"}))
+        )
+    agent = await wait_for(lambda: voice_agent(room), what="voice agent participant")
+    avatar = await wait_for(lambda: avatar_of(room, agent.identity), what="render participant publishing for the agent")
+    await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", timeout=30, what="agent listening")
+    await wait_for(lambda: len(media.video) > 25, what="idle video frames")
+    idle_end = time.monotonic()
+
+    await room.local_participant.send_text(QUESTION, topic="lk.chat")
+    await wait_for(lambda: agent.attributes.get("lk.agent.state") == "speaking", timeout=30, what="agent speaking")
+    speech_start = await wait_for(
+        lambda: next((t for t, chunk in media.audio if t > idle_end and np.abs(chunk).max() > LOUD), None),
+        timeout=30,
+        what="avatar speech",
+    )
+    await wait_for(lambda: loud_seconds(media.audio, speech_start, time.monotonic()) > 4.0, what="four seconds of speech")
+    interrupted_at = time.monotonic()
+    response = await room.local_participant.perform_rpc(
+        destination_identity=agent.identity, method=INTERRUPT_RPC, payload=""
+    )
+    assert json.loads(response) == {"interrupted": True}
+    await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", what="agent listening again")
+    await asyncio.sleep(1.5)
+    media.stop()
+
+    assert not agent.track_publications, "in remote mode the voice agent publishes no media of its own"
+    kinds = {p.kind for p in avatar.track_publications.values()}
+    assert kinds == {rtc.TrackKind.KIND_AUDIO, rtc.TrackKind.KIND_VIDEO}
+
+    times, change = mouth_change(media, box, closed_mouth(media.video_between(0, idle_end), box))
+    energy = energy_at(*audio_envelope(media), times)
+    talking = times < interrupted_at
+    speaking = talking & (energy > 0.1 * energy[talking].max())
+    assert speaking.sum() > 25, "the avatar should have spoken for well over a second before the interrupt"
+    r = best_lagged_correlation(change[talking], energy[talking], max_lag=5)
+    assert r >= 0.6, f"mouth motion vs received audio energy: r={r:.2f}"
+    assert change[speaking].mean() > 3 * change[times < idle_end].mean()
+
+    full_reply = trim_silence(synthesize(scripted_reply("en", QUESTION, EXTRA_SENTENCES), "en"))
+    heard = loud_seconds(media.audio, speech_start, time.monotonic())
+    assert heard < len(full_reply) / SPEECH_RATE / 2, f"heard {heard:.1f}s of the reply after the interrupt"
+    end = times > times[-1] - 0.8
+    assert np.abs(media.audio_samples()[-AUDIO_RATE // 2 :]).max() < LOUD, "the avatar's audio should be silent"
+    assert change[end].mean() < 0.25 * change[speaking].mean(), "the mouth should be idle after the interrupt"
