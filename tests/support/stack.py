@@ -26,16 +26,27 @@ class StackError(RuntimeError):
     pass
 
 
+# Below Linux's ephemeral range (32768-60999), so outgoing connections never take our ports.
+TCP_PORTS = range(20000, 32000)
+UDP_PORTS = range(10000, 20000)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    for _ in range(100):
+        port = TCP_PORTS.start + secrets.randbelow(len(TCP_PORTS))
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise StackError("no free TCP port")
 
 
 def free_udp_range(size: int = 100) -> int:
     """First port of `size` consecutive free UDP ports."""
     for _ in range(50):
-        start = 40000 + secrets.randbelow(20000 // size) * size
+        start = UDP_PORTS.start + secrets.randbelow(len(UDP_PORTS) // size) * size
         socks: list[socket.socket] = []
         try:
             for port in range(start, start + size):
@@ -154,8 +165,8 @@ def start_worker(
         {
             "STREAMING_AVATAR_AGENT_NAME": agent_name,
             "STREAMING_AVATAR_VOICE_PROFILE": "offline",
-            "STREAMING_AVATAR_HTTP_PORT": str(free_port()),
-            "STREAMING_AVATAR_IDLE_PROCESSES": "1",
+            "STREAMING_AVATAR_HTTP_PORT": "0",
+            "STREAMING_AVATAR_IDLE_PROCESSES": "2",
             "PYTHONUNBUFFERED": "1",
         }
     )
