@@ -117,3 +117,27 @@ def host_rgb(frame: Frame) -> np.ndarray:
     if isinstance(frame, np.ndarray):
         return frame
     return np.asarray(frame.cpu())
+
+
+class EncoderState:
+    """What every encoder keeps: its options, the rate it encodes at now, and the frame count."""
+
+    name: str
+
+    def __init__(self, options: EncoderOptions) -> None:
+        self._options = options
+        self._bitrate_bps = options.bitrate_bps
+        self._fps = options.fps
+        self._frame_index = 0
+
+    @property
+    def options(self) -> EncoderOptions:
+        return self._options
+
+    @property
+    def bitrate_bps(self) -> int:
+        return self._bitrate_bps
+
+    @property
+    def fps(self) -> float:
+        return self._fps

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import EncoderUnavailableError
 from ..log import logger
-from .base import EncodedUnit, EncoderOptions, Frame
+from .base import EncodedUnit, EncoderOptions, EncoderState, Frame
 from .nv12 import rgb_to_nv12
 
 FORCE_IDR_WITH_SPS_PPS = 0x2 | 0x4
@@ -49,34 +49,17 @@ def open_nvenc_session(options: EncoderOptions, gpu_id: int) -> Any:
     )
 
 
-class NvencEncoder:
+class NvencEncoder(EncoderState):
     """One NVENC session per published track (NVENC sessions cannot be shared between streams)."""
 
+    name = "nvenc"
+
     def __init__(self, options: EncoderOptions, gpu_id: int = 0) -> None:
-        self._options = options
+        super().__init__(options)
         self._gpu_id = gpu_id
-        self._bitrate_bps = options.bitrate_bps
-        self._fps = options.fps
-        self._frame_index = 0
         self._keyframe_requested = True
         self._session: Any = _open_session(options, gpu_id)
         self._require_zero_delay()
-
-    @property
-    def name(self) -> str:
-        return "nvenc"
-
-    @property
-    def options(self) -> EncoderOptions:
-        return self._options
-
-    @property
-    def bitrate_bps(self) -> int:
-        return self._bitrate_bps
-
-    @property
-    def fps(self) -> float:
-        return self._fps
 
     def encode(self, frame: Frame) -> EncodedUnit:
         session = self._require_open()

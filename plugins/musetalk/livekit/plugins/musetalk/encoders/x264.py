@@ -11,40 +11,23 @@ import numpy as np
 from av.video.codeccontext import VideoCodecContext
 from av.video.frame import PictureType
 
-from .base import EncodedUnit, EncoderOptions, host_rgb
+from .base import EncodedUnit, EncoderOptions, EncoderState, host_rgb
 
 
-class X264Encoder:
+class X264Encoder(EncoderState):
     """libx264, preset ultrafast, tune zerolatency, constrained baseline, one slice, no B-frames.
 
     Rate control is CBR opened at `options.max_bitrate_bps`: libx264 can lower
     its bitrate on the fly but never raise it above the rate it was opened at.
     """
 
+    name = "x264"
+
     def __init__(self, options: EncoderOptions) -> None:
-        self._options = options
+        super().__init__(options)
         self._codec: VideoCodecContext | None = _open_codec(options)
-        self._bitrate_bps = options.bitrate_bps
-        self._fps = options.fps
-        self._frame_index = 0
         self._keyframe_requested = False
         self._apply_rate()
-
-    @property
-    def name(self) -> str:
-        return "x264"
-
-    @property
-    def options(self) -> EncoderOptions:
-        return self._options
-
-    @property
-    def bitrate_bps(self) -> int:
-        return self._bitrate_bps
-
-    @property
-    def fps(self) -> float:
-        return self._fps
 
     def encode(self, frame: np.ndarray) -> EncodedUnit:
         codec = self._require_open()
