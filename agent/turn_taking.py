@@ -1,9 +1,11 @@
 """How the avatar takes turns and gets interrupted (AgentSession `turn_handling`).
 
-- Turn detection is left to the session's automatic choice, which with a VAD
-  and no realtime model is "vad": the user's turn ends when silero reports the
-  end of speech (`min_silence_duration`, 0.55 s) and `min_delay` has passed
-  since the last speech; both delays run from the same moment, so the larger wins.
+- Turn detection is "vad": the user's turn ends when silero reports the end of
+  speech (`min_silence_duration`, 0.55 s) and `min_delay` has passed since the
+  last speech; both delays run from the same moment, so the larger wins.
+  LiveKit Agents 1.8's default, a semantic TurnDetector model, waits up to
+  `max_delay` (3 s) whenever it judges the user's words unfinished; measured
+  here that made every reply 3.4 s late, so it is off until it is tuned.
 - Interruptions are VAD-driven ("vad" mode): the adaptive detector needs LiveKit
   Cloud inference, which a self-hosted worker does not have. Half a second of
   speech over the avatar (`min_duration`) stops it; shorter noises do not.
@@ -20,6 +22,7 @@ VAD_MIN_SILENCE_S = 0.55
 ENDPOINTING_MIN_DELAY_S = 0.5
 
 TURN_HANDLING: TurnHandlingOptions = {
+    "turn_detection": "vad",
     "endpointing": {"mode": "fixed", "min_delay": ENDPOINTING_MIN_DELAY_S, "max_delay": 3.0},
     "interruption": {
         "enabled": True,
