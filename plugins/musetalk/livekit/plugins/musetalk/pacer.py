@@ -70,6 +70,7 @@ class AvatarPacer:
         self._segments: deque[_Segment] = deque()  # not yet fully published
         self._finishing: deque[_Segment] = deque()  # fully published, audio still queued
         self._generation = 0
+        self._next_video_at = 0.0
         self.stats = PacerStats()
         self.on_playback_started: Callable[[float], None] = lambda created_at: None
         self.on_playback_finished: Callable[[float, bool], None] = lambda position, interrupted: None
@@ -78,14 +79,20 @@ class AvatarPacer:
     def frame_duration(self) -> float:
         return 1.0 / self._spec.fps
 
-    async def push_audio(self, frame: rtc.AudioFrame) -> None:
+    def push_audio(self, frame: rtc.AudioFrame) -> None:
+        """Queue speech for the render thread without waiting for it.
+
+        Never suspends: LiveKit's transcript synchronizer counts a segment only after
+        this returns, so an interrupt slipping in between would lose its
+        playback_finished and leave the agent waiting for playout forever.
+        """
         pcm = np.frombuffer(frame.data, dtype=np.int16)
         if frame.num_channels > 1:
             pcm = pcm.reshape(-1, frame.num_channels).mean(axis=1).astype(np.int16)
         if not self._segments or self._segments[-1].closed:
             self._segments.append(_Segment(first_audio_at=time.perf_counter()))
         self._segments[-1].samples += len(pcm)
-        await self._call(self._session.push_audio, pcm)
+        self._executor.submit(self._session.push_audio, pcm)
 
     def end_segment(self) -> None:
         if self._segments and not self._segments[-1].closed:
@@ -122,7 +129,7 @@ class AvatarPacer:
             )
             # The frame's audio sits at the end of the source's queue: it plays after what is queued before it.
             plays_in = max(0.0, self._audio_source.queued_duration - self.frame_duration)
-            await self._video_sink.capture(frame.image, plays_in)
+            await self._video_sink.capture(frame.image, self._video_delay(plays_in))
             self.stats.frames += 1
             FRAMES.labels(kind="speech" if speaking else "idle").inc()
             # Behind the media clock by more than the audio queue can hide: the stream stutters.
@@ -131,8 +138,21 @@ class AvatarPacer:
                 FRAMES_LATE.inc()
             if speaking:
                 self.stats.speech_frames += 1
-                self._account_speech_frame(plays_in)
+                # An interrupt while this frame was sent has already settled its segment.
+                if generation == self._generation:
+                    self._account_speech_frame(plays_in)
             SPEECH_QUEUE_FRAMES.set(await self._call(self._session.queued_frames))
+
+    def _video_delay(self, plays_in: float) -> float:
+        """When to send this frame: with its audio, but never before the frames still waiting in the sink.
+
+        An interrupt empties the audio queue, so the next frame's audio plays at once; sent at
+        once too, it would overtake earlier frames, and H.264 frames must reach the decoder in order.
+        """
+        now = time.perf_counter()
+        delay = max(plays_in, self._next_video_at - now)
+        self._next_video_at = now + delay + self.frame_duration / 2
+        return delay
 
     def _account_speech_frame(self, plays_in: float) -> None:
         head = self._segments[0]
