@@ -28,7 +28,7 @@ class AvatarAudioOutput(AudioOutput):
 
     async def capture_frame(self, frame: rtc.AudioFrame) -> None:
         await super().capture_frame(frame)
-        await self._pacer.push_audio(frame)
+        self._pacer.push_audio(frame)
 
     def flush(self) -> None:
         super().flush()

@@ -32,7 +32,7 @@ async def feed_pacer(receiver: DataStreamAudioReceiver, pacer: AvatarPacer) -> N
             if isinstance(item, AudioSegmentEnd):
                 pacer.end_segment()
             else:
-                await pacer.push_audio(item)
+                pacer.push_audio(item)
     finally:
         receiver.off("clear_buffer", pacer.interrupt)
 

@@ -66,16 +66,10 @@ class AvatarRenderer:
 
     async def start(self, room: rtc.Room) -> AvatarPacer:
         """Prepare the avatar, publish its tracks from `room`'s local participant and start the clock."""
-        pack = self._load_pack_with_fallback()
-        spec = VideoSpec(
-            width=self._opts.width or pack.video_spec.width,
-            height=self._opts.height or pack.video_spec.height,
-            fps=self._opts.fps or pack.video_spec.fps,
-        )
         engine, self.engine_reason = await asyncio.to_thread(
             resolve_engine, self._opts.engine, models_dir=self._opts.models_dir
         )
-        prepared = await asyncio.to_thread(engine.prepare, pack, spec)
+        pack, spec, prepared = await self._prepare_with_fallback(engine)
         lip_session = engine.new_session(prepared, sample_rate=self._opts.sample_rate)
         self._audio_source = rtc.AudioSource(self._opts.sample_rate, 1, queue_size_ms=self._opts.audio_queue_ms)
         self._video_sink = await asyncio.to_thread(self._open_video_sink, spec)
@@ -92,18 +86,28 @@ class AvatarRenderer:
         SESSIONS_STARTED.labels(engine=engine.name, encoder=self._video_sink_name()).inc()
         return self._pacer
 
-    def _load_pack_with_fallback(self) -> AvatarPack:
+    async def _prepare_with_fallback(self, engine: LipSyncEngine) -> tuple[AvatarPack, VideoSpec, Any]:
+        """The requested pack prepared for `engine`; a broken or unknown one falls back to the default pack."""
         try:
-            self.pack = load_pack(self._opts.avatar, self._opts.avatars_dir)
-            return self.pack
+            return await self._prepare(engine, self._opts.avatar)
         except AvatarPackError as e:
             if self._opts.avatar == DEFAULT_PACK:
                 raise
             notice = f"{e}; using the {DEFAULT_PACK!r} avatar"
             logger.warning(notice)
             self.notices.append(notice)
-        self.pack = load_pack(DEFAULT_PACK, self._opts.avatars_dir)
-        return self.pack
+        return await self._prepare(engine, DEFAULT_PACK)
+
+    async def _prepare(self, engine: LipSyncEngine, pack_id: str) -> tuple[AvatarPack, VideoSpec, Any]:
+        pack = load_pack(pack_id, self._opts.avatars_dir)
+        spec = VideoSpec(
+            width=self._opts.width or pack.video_spec.width,
+            height=self._opts.height or pack.video_spec.height,
+            fps=self._opts.fps or pack.video_spec.fps,
+        )
+        prepared = await asyncio.to_thread(engine.prepare, pack, spec)
+        self.pack = pack
+        return pack, spec, prepared
 
     def _video_sink_name(self) -> str:
         return self._video_sink.encoder.name if isinstance(self._video_sink, EncodedVideoSink) else "raw"
