@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 from livekit import api, rtc
+
+from agent.room_notices import NOTICES_ATTRIBUTE
 from conftest import LOG_DIR
+from support.stack import REPO
 from support.lipsync import (
     FRAME_S,
     audio_envelope,
@@ -39,6 +44,9 @@ async def test_avatar_video_follows_speech(livekit_server, worker, connect, room
         "Tell me about the moon, the stars, and the long quiet road between them", topic="lk.chat"
     )
     await wait_for(lambda: agent.attributes.get("lk.agent.state") == "speaking", timeout=30, what="agent speaking")
+    late_joiner = record_agent(await connect(room_name, "late-joiner"))
+    await wait_for(lambda: late_joiner.video, timeout=10, what="a decoded frame at a client joining mid-speech")
+    late_joiner.stop()
     await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", timeout=60, what="reply finished")
     await asyncio.sleep(1.5)
     media.stop()
@@ -72,3 +80,28 @@ def save_contact_sheet(frames: list[np.ndarray], path: Path, count: int = 8) -> 
     strip = np.concatenate([cv2.resize(f, (256, 256), interpolation=cv2.INTER_AREA) for f in picks], axis=1)
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
+
+
+async def test_broken_pack_falls_back_to_default_and_tells_the_room(
+    livekit_server, launch_worker, connect, room_name, tmp_path: Path
+) -> None:
+    avatars = tmp_path / "avatars"
+    shutil.copytree(REPO / "avatars" / "default", avatars / "default")
+    broken = avatars / "broken"
+    broken.mkdir()
+    manifest = json.loads((avatars / "default" / "manifest.json").read_text())
+    (broken / "manifest.json").write_text(json.dumps({**manifest, "id": "broken"}))
+    (broken / manifest["source"]).write_bytes(b"this is not an image")
+    worker = launch_worker("broken-pack", {"STREAMING_AVATAR_AVATARS_DIR": str(avatars)})
+
+    room = await connect(room_name)
+    media = record_agent(room)
+    async with livekit_server.api() as lkapi:
+        await lkapi.agent_dispatch.create_dispatch(
+            api.CreateAgentDispatchRequest(agent_name=worker.agent_name, room=room_name, metadata='{"avatar": "broken"}')
+        )
+    agent = await wait_for(lambda: agent_participant(room), what="agent")
+    notices = json.loads(await wait_for(lambda: agent.attributes.get(NOTICES_ATTRIBUTE), what="notices"))
+    assert any("'broken'" in n and "cannot read the portrait" in n and "'default'" in n for n in notices), notices
+    await wait_for(lambda: len(media.video) > 5, what="the default avatar's video")
+    media.stop()
