@@ -3,6 +3,7 @@ on behalf of the agent; its lips follow the agent's speech and an interrupt stop
 
 The scripted reply is long (STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES), so "it stopped" means
 the room heard far less of it than the whole reply lasts and the mouth is idle again.
+Without a render worker the agent talks voice-only and tells the room why.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from support.voice_client import trim_silence
 
 from agent.offline.scripted_llm import scripted_reply
 from agent.room_controls import INTERRUPT_RPC
+from agent.room_notices import NOTICES_ATTRIBUTE
 
 EXTRA_SENTENCES = 8
 QUESTION = "Tell me about the moon, the stars, and the long quiet road between them"
@@ -120,3 +122,32 @@ async def test_render_worker_publishes_lip_synced_avatar_for_the_voice_agent(
     end = times > times[-1] - 0.8
     assert np.abs(media.audio_samples()[-AUDIO_RATE // 2 :]).max() < LOUD, "the avatar's audio should be silent"
     assert change[end].mean() < 0.25 * change[speaking].mean(), "the mouth should be idle after the interrupt"
+
+
+async def test_voice_only_with_a_notice_when_no_render_worker_joins(
+    livekit_server, launch_worker, connect, room_name
+) -> None:
+    voice = launch_worker(
+        "remote-voice-alone",
+        {
+            "STREAMING_AVATAR_AVATAR_MODE": "remote",
+            "STREAMING_AVATAR_RENDER_AGENT_NAME": f"nobody-renders-{secrets.token_hex(3)}",
+            "STREAMING_AVATAR_RENDER_JOIN_TIMEOUT": "1",
+        },
+    )
+    room = await connect(room_name)
+    media = record_agent(room)
+    async with livekit_server.api() as lkapi:
+        await lkapi.agent_dispatch.create_dispatch(
+            api.CreateAgentDispatchRequest(agent_name=voice.agent_name, room=room_name, metadata=json.dumps({"language": "en"}))
+        )
+    agent = await wait_for(lambda: voice_agent(room), what="voice agent participant")
+    await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", timeout=30, what="agent listening")
+    notices = json.loads(await wait_for(lambda: agent.attributes.get(NOTICES_ATTRIBUTE), what="notices"))
+    assert any("render worker" in n and "voice only" in n for n in notices), notices
+
+    await room.local_participant.send_text(QUESTION, topic="lk.chat")
+    await wait_for(lambda: any(np.abs(chunk).max() > LOUD for _, chunk in media.audio), timeout=30, what="agent's own voice")
+    media.stop()
+    assert {p.kind for p in agent.track_publications.values()} == {rtc.TrackKind.KIND_AUDIO}
+    assert not media.video
