@@ -35,16 +35,13 @@ class EncodedVideoSink:
     """Encodes each frame once and hands the access unit to an `rtc.EncodedVideoSource`.
 
     Keyframe requests (a late joiner, packet loss) and the SDK's rate targets are
-    applied to the encoder before every frame. When the SDK asks for fewer frames
-    per second than the media clock makes, frames are skipped evenly.
+    applied to the encoder before every frame.
     """
 
     def __init__(self, encoder: Encoder, executor: Executor) -> None:
         self.encoder = encoder
         self.source = rtc.EncodedVideoSource(encoder.options.width, encoder.options.height)
         self._executor = executor
-        self._clock_fps = encoder.options.fps
-        self._frame_credit = 0.0
         self.frames_rejected = 0
 
     def publish_options(self) -> rtc.TrackPublishOptions:
@@ -65,10 +62,6 @@ class EncodedVideoSink:
         if feedback.rate_control is not None:
             RATE_UPDATES.inc()
         apply_feedback(self.encoder, feedback)
-        self._frame_credit = min(1.0, self._frame_credit + self.encoder.fps / self._clock_fps)
-        if self._frame_credit < 1.0 and not feedback.keyframe_requested:
-            return
-        self._frame_credit -= 1.0
         started = time.perf_counter()
         unit = await asyncio.get_running_loop().run_in_executor(self._executor, self.encoder.encode, image)
         ENCODE_SECONDS.observe(time.perf_counter() - started)

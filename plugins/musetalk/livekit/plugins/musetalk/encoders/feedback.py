@@ -10,13 +10,12 @@ from .base import Encoder
 def apply_feedback(encoder: Encoder, feedback: rtc.EncodedVideoSourceFeedback) -> None:
     """Apply one `rtc.EncodedVideoSource.take_feedback()` result; the encoder clamps to its bounds.
 
-    A frame rate of 0 means WebRTC has no frame-rate target, so the rate is left as is.
+    Only the bitrate is taken. WebRTC's `framerate_fps` is its measurement of the
+    rate we feed it; obeying it by sending fewer frames lowers the next
+    measurement, and the stream spirals down to a few frames per second (seen at
+    a subscriber on a loaded machine). The media clock sets the frame rate.
     """
     if feedback.keyframe_requested:
         encoder.request_keyframe()
-    rate = feedback.rate_control
-    if rate is None:
-        return
-    encoder.set_bitrate(rate.target_bitrate_bps)
-    if rate.framerate_fps > 0:
-        encoder.set_fps(rate.framerate_fps)
+    if feedback.rate_control is not None:
+        encoder.set_bitrate(feedback.rate_control.target_bitrate_bps)
