@@ -7,9 +7,15 @@ from livekit.agents import Plugin
 from .avatar import AvatarMode, AvatarSession
 from .engine_choice import EngineChoice, prewarm_engine
 from .engines.base import VideoSpec
-from .errors import AvatarPackError, EncoderUnavailableError, EngineUnavailableError, MuseTalkPluginError
+from .errors import (
+    AvatarPackError,
+    EncoderUnavailableError,
+    EngineUnavailableError,
+    MuseTalkPluginError,
+    RenderWorkerError,
+)
 from .log import logger
-from .remote import DEFAULT_RENDER_AGENT_NAME, RenderRequest, RenderWorkerError
+from .remote import DEFAULT_RENDER_AGENT_NAME, RenderRequest
 from .remote_render import RemoteAvatarRenderer
 from .renderer import AvatarSessionOptions, VideoEncoderChoice
 from .version import __version__

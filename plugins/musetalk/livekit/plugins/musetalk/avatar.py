@@ -27,13 +27,8 @@ from livekit.agents.voice.avatar import DataStreamAudioOutput
 from .audio_output import AvatarAudioOutput
 from .engine_choice import EngineChoice
 from .pacer import AvatarPacer
-from .remote import (
-    DEFAULT_RENDER_AGENT_NAME,
-    RenderRequest,
-    RenderWorkerError,
-    cancel_dispatch,
-    dispatch_render_worker,
-)
+from .errors import RenderWorkerError
+from .remote import DEFAULT_RENDER_AGENT_NAME, RenderRequest, cancel_dispatch, dispatch_render_worker
 from .renderer import DEFAULT_PACK, AvatarRenderer, AvatarSessionOptions, VideoEncoderChoice
 
 AvatarMode = Literal["in-process", "remote"]

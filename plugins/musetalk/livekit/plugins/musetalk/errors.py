@@ -20,3 +20,7 @@ class EngineUnavailableError(MuseTalkPluginError):
 
 class EncoderUnavailableError(MuseTalkPluginError):
     """A video encoder cannot be opened here (no NVENC, session limit reached, ...)."""
+
+
+class RenderWorkerError(MuseTalkPluginError):
+    """No render worker could be dispatched, or it did not join in time."""

@@ -116,6 +116,13 @@ class AvatarPacer:
             self.on_playback_finished(played, True)
 
     async def run(self) -> None:
+        try:
+            await self._run()
+        except Exception:
+            logger.exception("avatar pacer stopped: the avatar's audio and video are frozen")
+            raise
+
+    async def _run(self) -> None:
         clock_start = time.perf_counter()
         while True:
             generation = self._generation

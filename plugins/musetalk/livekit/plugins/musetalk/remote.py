@@ -21,16 +21,12 @@ from livekit import api, rtc
 from livekit.agents import get_job_context
 
 from .engine_choice import EngineChoice
-from .errors import MuseTalkPluginError
+from .errors import RenderWorkerError
 from .log import logger
 from .renderer import AvatarSessionOptions, VideoEncoderChoice
 
 DEFAULT_RENDER_AGENT_NAME = "streaming-avatar-render"
 AVATAR_IDENTITY_SUFFIX = "-avatar"
-
-
-class RenderWorkerError(MuseTalkPluginError):
-    """No render worker could be dispatched, or it did not join in time."""
 
 
 @dataclass(frozen=True)
