@@ -17,8 +17,7 @@ participant says one eSpeak NG sentence into its microphone, and measures:
   audio frame after it (0 when none arrived), on replies to `lk.chat` messages,
   interrupted after half a second of speech.
 
-Voice turns let each reply finish: with the avatar wired, a spoken turn right
-after an interrupted one currently gets no reply (see tests/integration/test_voice.py).
+Voice turns let each reply finish; interruptions are measured on chat replies.
 """
 
 from __future__ import annotations
