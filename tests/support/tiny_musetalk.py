@@ -3,14 +3,17 @@
     musetalkV15/unet.pth, musetalkV15/musetalk.json   (UNet2DConditionModel kwargs + torch state dict)
     sd-vae/config.json, sd-vae/diffusion_pytorch_model.bin
     whisper/config.json, whisper/pytorch_model.bin, whisper/preprocessor_config.json
+    face-parse-bisent/79999_iter.pth                  (optional BiSeNet face parser, full size)
 
 The shapes that matter keep their real values: 8 UNet input channels, 4
 latent channels, an 8x VAE (256 px crops -> 32x32 latents), whisper with 4
 encoder layers (5 hidden states -> 50 audio tokens per frame) and
 `cross_attention_dim` equal to whisper's `d_model`. Only widths are small.
+The face parser keeps the released architecture (its state dict has fixed
+shapes): 13.3 M random weights, 53 MB.
 
 Usable as a function, ``build_tiny_musetalk(out_dir) -> models_dir``, or as a
-script: ``python tests/support/tiny_musetalk.py OUT_DIR``.
+script: ``python tests/support/tiny_musetalk.py OUT_DIR [--face-parser]``.
 """
 
 from __future__ import annotations
@@ -23,7 +26,11 @@ import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel
 from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration
 
+from livekit.plugins.musetalk.engines.musetalk.config import FACE_PARSER_WEIGHTS
+from livekit.plugins.musetalk.engines.musetalk.face_parsing import BiSeNet
+
 SEED = 1234
+PARSER_SEED = 0  # its random parse of the default portrait is mostly skin, with some lips, eyes and background
 WHISPER_D_MODEL = 64
 
 TINY_UNET_CONFIG = {
@@ -78,8 +85,8 @@ def _whisper() -> WhisperForConditionalGeneration:
     return WhisperForConditionalGeneration(config)
 
 
-def build_tiny_musetalk(out_dir: Path) -> Path:
-    """Write the tiny models into ``out_dir`` (created if missing) and return it."""
+def build_tiny_musetalk(out_dir: Path, *, face_parser: bool = False) -> Path:
+    """Write the tiny models (and the random face parser if asked) into ``out_dir`` (created if missing)."""
     out_dir = Path(out_dir)
     torch.manual_seed(SEED)
 
@@ -96,10 +103,20 @@ def build_tiny_musetalk(out_dir: Path) -> Path:
     state = {k: v for k, v in whisper.state_dict().items() if k != "proj_out.weight"}  # tied, not saved
     torch.save(state, whisper_dir / "pytorch_model.bin")
     WhisperFeatureExtractor(feature_size=80).save_pretrained(whisper_dir)
+    if face_parser:
+        write_random_face_parser(out_dir)
     return out_dir
 
 
+def write_random_face_parser(models_dir: Path) -> Path:
+    torch.manual_seed(PARSER_SEED)
+    path = Path(models_dir) / FACE_PARSER_WEIGHTS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(BiSeNet().state_dict(), path)
+    return path
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(f"usage: {sys.argv[0]} OUT_DIR")
-    print(build_tiny_musetalk(Path(sys.argv[1])))
+    if len(sys.argv) < 2 or sys.argv[2:] not in ([], ["--face-parser"]):
+        sys.exit(f"usage: {sys.argv[0]} OUT_DIR [--face-parser]")
+    print(build_tiny_musetalk(Path(sys.argv[1]), face_parser=sys.argv[2:] == ["--face-parser"]))

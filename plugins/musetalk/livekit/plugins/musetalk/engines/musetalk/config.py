@@ -17,6 +17,8 @@ VAE_WEIGHTS = (f"{VAE_DIR}/diffusion_pytorch_model.safetensors", f"{VAE_DIR}/dif
 WHISPER_CONFIG = f"{WHISPER_DIR}/config.json"
 WHISPER_PREPROCESSOR = f"{WHISPER_DIR}/preprocessor_config.json"
 WHISPER_WEIGHTS = (f"{WHISPER_DIR}/model.safetensors", f"{WHISPER_DIR}/pytorch_model.bin")
+FACE_PARSER_WEIGHTS = "face-parse-bisent/79999_iter.pth"
+"""Optional: with it, blend masks come from BiSeNet face parsing (as in MuseTalk), without it from the face mesh."""
 
 REQUIRED_FILES: tuple[str | tuple[str, ...], ...] = (
     UNET_WEIGHTS,
@@ -91,6 +93,20 @@ BOX_EXTRA_MARGIN = 10  # v1.5: pixels added below the chin
 BLEND_EXPAND = 1.5  # blend crop box: the face box's larger side x 1.5
 BLEND_UPPER_BOUNDARY = 0.5  # rows above this share of the blend box are never blended
 BLEND_BLUR_SHARE = 0.1  # Gaussian blur kernel: 0.1 x blend box width, made odd
+
+# --- face parsing (blend masks, MuseTalk's 'jaw' mode) ----------------------------------------
+PARSE_SIZE = 512  # the blend crop box is parsed at this size
+PARSE_CLASSES = 19  # CelebAMask-HQ
+PARSE_MEAN = (0.485, 0.456, 0.406)  # ImageNet normalisation
+PARSE_STD = (0.229, 0.224, 0.225)
+PARSE_SKIN = 1
+PARSE_NOSE = 10
+PARSE_MOUTH_AND_LIPS = (11, 12, 13)  # mouth, upper lip, lower lip
+SKIN_DILATE_CONE_ROWS = 21  # dilation element: a cone over these rows (its upper half empty) ...
+SKIN_DILATE_TAIL_ROWS = 12  # ... then rows of the cone's base width; 33 x 33 in all
+CHEEK_ERODE_KERNEL = (35, 3)  # ellipse (width, height)
+CHEEK_ERODE_ITERATIONS = 2
+CHEEK_WIDTH = 90  # cheek zones: columns at least this far from the centre of the parsed crop
 
 
 def default_models_dir() -> Path:

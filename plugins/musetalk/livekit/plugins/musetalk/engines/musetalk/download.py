@@ -4,6 +4,10 @@ Files already present are skipped; an interrupted download resumes (the hub
 client keeps the partial file under the models dir's `.cache/`). Progress
 bars are the hub client's. The VAE and whisper come as safetensors; a models
 dir made by MuseTalk's own script (with .bin files) is accepted as well.
+
+The optional BiSeNet face parser is not fetched: MuseTalk's script takes it
+from a Google Drive link, not from a Hugging Face repository. Without it,
+blend masks are derived from the face mesh.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from huggingface_hub.errors import HfHubHTTPError
 
 from ...errors import EngineUnavailableError
 from ...log import logger
-from .config import MODELS_DIR_ENV, default_models_dir, missing_files
+from .config import FACE_PARSER_WEIGHTS, MODELS_DIR_ENV, default_models_dir, missing_files
 
 # (repo id, file in the repo, directory of the models dir it goes to)
 HUB_FILES: tuple[tuple[str, str, str], ...] = (
@@ -36,6 +40,10 @@ def download_models(models_dir: Path | None = None, *, endpoint: str | None = No
     cannot be reached, saying which file failed and how to install the weights by hand.
     """
     models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
+    if not (models_dir / FACE_PARSER_WEIGHTS).is_file():
+        logger.info(
+            "no %s in %s (optional, not downloaded): blend masks come from the face mesh", FACE_PARSER_WEIGHTS, models_dir
+        )
     if not missing_files(models_dir):
         logger.info("MuseTalk weights already in %s", models_dir)
         return models_dir

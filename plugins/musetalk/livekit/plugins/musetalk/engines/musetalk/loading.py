@@ -1,4 +1,5 @@
-"""Load MuseTalk v1.5's released checkpoints (UNet, sd-vae, whisper-tiny encoder) from a models dir.
+"""Load MuseTalk v1.5's released checkpoints (UNet, sd-vae, whisper-tiny encoder, optional face parser) from a
+models dir.
 
 Loading is separate from running: this module only turns files into eval-mode
 modules on a device; inference.py runs them.
@@ -20,6 +21,7 @@ from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
 from ...errors import EngineUnavailableError
 from .config import (
+    FACE_PARSER_WEIGHTS,
     UNET_CONFIG,
     UNET_WEIGHTS,
     VAE_DIR,
@@ -28,6 +30,7 @@ from .config import (
     default_models_dir,
     missing_files,
 )
+from .face_parsing import BiSeNet
 
 
 @dataclass
@@ -40,6 +43,14 @@ class MuseTalkModels:
     dtype: torch.dtype
     vae_digest: str
     """sha256 of the VAE weights: prepared latents depend on them, so it keys the avatar cache."""
+    face_parser_digest: str | None = None
+    """sha256 of the optional face parser's weights (None: absent): blend masks depend on them."""
+
+    @property
+    def material_key(self) -> str:
+        """What prepared material derives from, for the avatar cache key: the VAE, and the parser if present."""
+        parser = f"-parsed-{self.face_parser_digest[:8]}" if self.face_parser_digest else ""
+        return f"{self.vae_digest[:12]}{parser}"
 
 
 def require_files(models_dir: Path) -> None:
@@ -72,14 +83,38 @@ def load_unet(models_dir: Path, device: torch.device, dtype: torch.dtype) -> UNe
     """Build on the meta device and assign the loaded tensors: no 10 s random initialisation of 850 M weights."""
     unet = build_unet(load_unet_config(models_dir))
     path = models_dir / UNET_WEIGHTS
+    _assign_state_dict(unet, path, device, dtype, f"a MuseTalk v1.5 UNet state dict matching {UNET_CONFIG}")
+    return unet.eval()
+
+
+def load_face_parser(models_dir: Path, device: torch.device | str) -> BiSeNet | None:
+    """The BiSeNet face parser in fp32, or None when its optional weights are absent. Only preparation uses it."""
+    path = models_dir / FACE_PARSER_WEIGHTS
+    if not path.is_file():
+        return None
+    with torch.device("meta"):
+        parser = BiSeNet()
+    _assign_state_dict(
+        parser,
+        path,
+        torch.device(device),
+        torch.float32,
+        "the BiSeNet face-parsing state dict",
+        remedy="; remove it to derive blend masks from the face mesh instead",
+    )
+    return parser.eval()
+
+
+def _assign_state_dict(
+    module: torch.nn.Module, path: Path, device: torch.device, dtype: torch.dtype, what: str, remedy: str = ""
+) -> None:
+    """Load a weights-only state dict strictly into a module built on the meta device (no random initialisation)."""
     try:
         state = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
-        unet.load_state_dict({k: v.to(device, dtype) for k, v in state.items()}, strict=True, assign=True)
-    except (OSError, RuntimeError, KeyError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
-        raise EngineUnavailableError(
-            f"{path} is not a MuseTalk v1.5 UNet state dict matching {UNET_CONFIG}: {_first_line(exc)}"
-        ) from exc
-    return unet.eval()
+        tensors = {k: v.to(device, dtype) if v.is_floating_point() else v.to(device) for k, v in state.items()}
+        module.load_state_dict(tensors, strict=True, assign=True)
+    except (OSError, RuntimeError, KeyError, AttributeError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+        raise EngineUnavailableError(f"{path} is not {what}: {_first_line(exc)}{remedy}") from exc
 
 
 def load_vae(models_dir: Path, device: torch.device, dtype: torch.dtype) -> AutoencoderKL:
@@ -110,6 +145,7 @@ def load_models(
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     dtype = dtype or (torch.float16 if device.type == "cuda" else torch.float32)
     whisper, extractor = load_whisper(models_dir, device, dtype)
+    parser_weights = models_dir / FACE_PARSER_WEIGHTS
     return MuseTalkModels(
         unet=load_unet(models_dir, device, dtype),
         vae=load_vae(models_dir, device, dtype),
@@ -118,6 +154,7 @@ def load_models(
         device=device,
         dtype=dtype,
         vae_digest=_file_digest(next(p for name in VAE_WEIGHTS if (p := models_dir / name).is_file())),
+        face_parser_digest=_file_digest(parser_weights) if parser_weights.is_file() else None,
     )
 
 

@@ -19,9 +19,10 @@ from diffusers import AutoencoderKL
 
 from ...packs import CorruptCacheError, read_npz
 from .blend import Box
-from .blend_mask import jaw_mask
+from .blend_mask import jaw_mask, parsed_jaw_mask
 from .config import CROP_SIZE, LATENT_CHANNELS, LATENT_SIZE, VAE_SCALING_FACTOR
 from .face_box import face_box
+from .face_parsing import BiSeNet
 
 MATERIAL_FILE = "material.npz"
 NO_FACE = (-1, -1, -1, -1)
@@ -95,9 +96,15 @@ def encode_latents(vae: AutoencoderKL, crops: np.ndarray) -> np.ndarray:
 
 
 def prepare_material(
-    frames: Sequence[np.ndarray], meshes: Sequence[np.ndarray | None], vae: AutoencoderKL
+    frames: Sequence[np.ndarray],
+    meshes: Sequence[np.ndarray | None],
+    vae: AutoencoderKL,
+    face_parser: BiSeNet | None = None,
 ) -> AvatarMaterial:
-    """Material for RGB frames of equal size and their (468, 2) face meshes (None: no face in that frame)."""
+    """Material for RGB frames of equal size and their (468, 2) face meshes (None: no face in that frame).
+
+    Blend masks come from `face_parser` when given, else from the meshes; the cache key must tell them apart.
+    """
     if not frames or len(frames) != len(meshes):
         raise ValueError(f"need one mesh (or None) per frame, got {len(frames)} frames and {len(meshes)} meshes")
     height, width = frames[0].shape[:2]
@@ -106,7 +113,10 @@ def prepare_material(
     latents = np.zeros((len(frames), 2 * LATENT_CHANNELS, LATENT_SIZE, LATENT_SIZE), np.float32)
     with_face = [i for i, box in enumerate(boxes) if box is not None]
     for i in with_face:
-        masks[i] = jaw_mask(meshes[i], boxes[i], width, height)
+        if face_parser is None:
+            masks[i] = jaw_mask(meshes[i], boxes[i], width, height)
+        else:
+            masks[i] = parsed_jaw_mask(frames[i], boxes[i], face_parser)
     if with_face:
         crops = np.stack([crop_face(frames[i], boxes[i]) for i in with_face])
         latents[with_face] = encode_latents(vae, crops)
