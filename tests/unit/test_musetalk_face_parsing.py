@@ -17,7 +17,7 @@ from support.tiny_musetalk import build_tiny_musetalk
 
 from livekit.plugins.musetalk.engines.musetalk.blend_mask import crop_box, jaw_region
 from livekit.plugins.musetalk.engines.musetalk.config import FACE_PARSER_WEIGHTS, PARSE_SIZE
-from livekit.plugins.musetalk.engines.musetalk.face_parsing import BiSeNet
+from livekit.plugins.musetalk.engines.musetalk.face_parsing import BiSeNet, parse_face
 from livekit.plugins.musetalk.engines.musetalk.loading import MuseTalkModels, load_face_parser, load_models
 from livekit.plugins.musetalk.engines.musetalk.prepare import prepare_material
 from livekit.plugins.musetalk.errors import EngineUnavailableError
@@ -142,6 +142,17 @@ def test_prepared_masks_come_from_the_parser(
     assert mask[:boundary].max() < 255
     assert mask.max() == 255 and (mask == 255).sum() > 1000  # a fully replaced core ...
     assert ((mask > 0) & (mask < 255)).sum() > 500  # ... with blurred edges
+    # where the parsed crop's region is solid past the blur's reach (and the box's edges), the mask is 255
+    cy2 = cy1 + (cx2 - cx1)
+    region = cv2.resize(
+        jaw_region(parse_face(parser, image[cy1:cy2, cx1:cx2])), (cx2 - cx1, cx2 - cx1), interpolation=cv2.INTER_NEAREST
+    )
+    reach = np.ones((2 * blur_radius + 1,) * 2, np.uint8)
+    solid = cv2.erode(region, reach) == 255
+    core = np.zeros_like(mask, bool)
+    core[boundary + blur_radius : y2 - blur_radius, x1 + blur_radius : x2 - blur_radius] = True
+    core = core[cy1:cy2, cx1:cx2]
+    assert (solid & core).sum() > 1000 and (mask[cy1:cy2, cx1:cx2][solid & core] == 255).all()
 
 
 def test_the_cache_key_tells_parsed_masks_apart(models: MuseTalkModels, parser_dir: Path, tmp_path: Path) -> None:
