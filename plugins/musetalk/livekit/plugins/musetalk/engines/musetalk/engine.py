@@ -33,7 +33,7 @@ from .config import (
     default_models_dir,
 )
 from .inference import DeviceAvatar, MuseTalkRunner, RenderItem
-from .loading import load_models
+from .loading import load_face_parser, load_models
 from .prepare import AvatarMaterial, prepare_material, write_preview
 from .scheduler import BatchScheduler
 from .session import MuseTalkSession
@@ -84,7 +84,7 @@ class MuseTalkEngine:
 
     @property
     def cache_version(self) -> str:
-        return f"{ENGINE_VERSION}-{self.models.vae_digest[:12]}"
+        return f"{ENGINE_VERSION}-{self.models.material_key}"
 
     def cache_dir(self, pack: AvatarPack, spec: VideoSpec | None = None) -> Path:
         return cache_path(pack, ENGINE_NAME, self.cache_version, spec or pack.video_spec)
@@ -104,7 +104,8 @@ class MuseTalkEngine:
             report("finding the face", 0.2)
             frame, points = fit_portrait(image, pack.locate_face(image), spec)
             report("encoding the face", 0.5)
-            material = prepare_material([frame], [points], self.models.vae)
+            parser = load_face_parser(self.models_dir, self.models.device)
+            material = prepare_material([frame], [points], self.models.vae, parser)
             if material.face_boxes()[0] is None:
                 raise AvatarPackError(pack.id, "the face is too small or cut off for MuseTalk's face box")
             report("writing the cache", 0.9)
