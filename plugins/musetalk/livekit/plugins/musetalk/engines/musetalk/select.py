@@ -33,6 +33,9 @@ def select_engine(
         raise ValueError(f"unknown engine {requested!r}; use 'auto', 'cpu' or 'musetalk'")
     models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
     problem = _musetalk_problem(models_dir)
+    if requested == "auto" and problem:
+        # Decided without importing torch: a CPU worker's processes stay ~0.5 GB smaller.
+        return _chosen("cpu", f"MuseTalk unavailable: {problem}")
     has_cuda = _cuda_available() if cuda is None else cuda
     if requested == "musetalk":
         if problem:
@@ -40,8 +43,6 @@ def select_engine(
         if not has_cuda:
             return _chosen("musetalk", "MuseTalk was requested; no CUDA device, so it runs in fp32 on the CPU (slow)")
         return _chosen("musetalk", "MuseTalk was requested")
-    if problem:
-        return _chosen("cpu", f"MuseTalk unavailable: {problem}")
     if not has_cuda:
         return _chosen("cpu", "MuseTalk weights are present but no CUDA device is visible")
     return _chosen("musetalk", f"a CUDA device and MuseTalk weights in {models_dir} are present")
