@@ -51,7 +51,7 @@ async def run_level(server: LiveKitServer, worker: Worker, n: int, window_s: flo
         for i in range(n):
             room = rtc.Room()
             await room.connect(server.url, server.token(f"conc-{n}-{i}", "listener"))
-            medias.append(record_agent(room))
+            medias.append(record_agent(room, images=False))
             rooms.append(room)
             await lkapi.agent_dispatch.create_dispatch(
                 api.CreateAgentDispatchRequest(agent_name=worker.agent_name, room=f"conc-{n}-{i}", metadata='{"language": "en"}')

@@ -53,14 +53,21 @@ class ReceivedMedia:
 AUDIO_RATE = 16000
 
 
-def record_agent(room: rtc.Room) -> ReceivedMedia:
-    """Record every audio and video track that agent participants publish in `room`."""
+NO_IMAGE = np.zeros((0, 0, 3), np.uint8)
+
+
+def record_agent(room: rtc.Room, *, images: bool = True) -> ReceivedMedia:
+    """Record every audio and video track that agent participants publish in `room`.
+
+    images=False keeps only arrival and capture times (no RGB conversion): a
+    load test's own subscriber should not be the bottleneck it measures.
+    """
     media = ReceivedMedia()
 
     async def read_video(track: rtc.Track) -> None:
-        async for event in rtc.VideoStream(track, format=rtc.VideoBufferType.RGB24):
+        async for event in rtc.VideoStream(track, format=rtc.VideoBufferType.RGB24 if images else None):
             frame = event.frame
-            rgb = np.frombuffer(frame.data, dtype=np.uint8).reshape(frame.height, frame.width, 3).copy()
+            rgb = np.frombuffer(frame.data, dtype=np.uint8).reshape(frame.height, frame.width, 3).copy() if images else NO_IMAGE
             media.video.append((time.monotonic(), event.timestamp_us, rgb))
 
     async def read_audio(track: rtc.Track) -> None:
