@@ -95,13 +95,14 @@ async def main() -> None:
     parser = json_arg_parser(__doc__ or "")
     parser.add_argument("--levels", default="1,2,4,6,8,10,12")
     parser.add_argument("--window", type=float, default=8.0)
+    parser.add_argument("--executor", choices=["process", "thread"], default="process", help="the worker's job executor")
     args = parser.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="bench-concurrency-"))
     server = start_livekit_server(logs)
     worker = start_worker(
         server, logs, name="concurrency",
         extra_env={"STREAMING_AVATAR_CAPACITY": "64", "STREAMING_AVATAR_IDLE_PROCESSES": "2",
-                   "STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES": "12"},
+                   "STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES": "12", "STREAMING_AVATAR_JOB_EXECUTOR": args.executor},
     )
     levels = []
     baseline_rss_mb = tree_usage(worker)[0] / 2**20
@@ -125,6 +126,7 @@ async def main() -> None:
         "rss_mb_per_session": round((best["rss_mb"] - baseline_rss_mb) / best["sessions"], 1) if best else None,
         "cpu_pct_per_session": round(best["cpu_pct"] / best["sessions"], 1) if best else None,
         "worker_rss_mb_before": round(baseline_rss_mb, 1),
+        "executor": args.executor,
         "levels": levels,
         "machine": machine(),
     }
