@@ -36,6 +36,14 @@ class AvatarFrame:
     speaking: bool
 
 
+def mono_int16(pcm: np.ndarray) -> np.ndarray:
+    """`pcm` as a 1-D int16 array, or a ValueError saying what came instead."""
+    samples = np.asarray(pcm)
+    if samples.dtype != np.int16 or samples.ndim != 1:
+        raise ValueError(f"expected int16 mono samples of shape (n,), got {samples.dtype} {samples.shape}")
+    return samples
+
+
 class LipSyncSession(Protocol):
     """Per-participant state of one avatar being driven by one audio stream."""
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..base import AvatarFrame, VideoSpec
+from ..base import AvatarFrame, VideoSpec, mono_int16
 from .idle_motion import BlinkSchedule, HeadMotion
 from .mouth_driver import MouthDriver
 from .renderer import FacePose, Renderer
@@ -44,9 +44,7 @@ class CpuSession:
         self._closed = False
 
     def push_audio(self, pcm: np.ndarray) -> None:
-        samples = np.asarray(pcm)
-        if samples.dtype != np.int16 or samples.ndim != 1:
-            raise ValueError(f"expected int16 mono samples of shape (n,), got {samples.dtype} {samples.shape}")
+        samples = mono_int16(pcm)
         with self._lock:
             self._ensure_open()
             if len(samples):

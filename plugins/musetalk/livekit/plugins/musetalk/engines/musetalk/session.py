@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from transformers import WhisperFeatureExtractor
 
-from ..base import AvatarFrame
+from ..base import AvatarFrame, mono_int16
 from .audio_features import available_16k, frame_windows, plan_window, ready_frames, resample_to_16k
 from .config import FPS, SAMPLE_RATE
 from .inference import DeviceAvatar, RenderItem
@@ -66,9 +66,7 @@ class MuseTalkSession:
         scheduler.attach()
 
     def push_audio(self, pcm: np.ndarray) -> None:
-        samples = np.asarray(pcm)
-        if samples.dtype != np.int16 or samples.ndim != 1:
-            raise ValueError(f"expected int16 mono samples of shape (n,), got {samples.dtype} {samples.shape}")
+        samples = mono_int16(pcm)
         with self._lock:
             self._ensure_open()
             if not len(samples):
