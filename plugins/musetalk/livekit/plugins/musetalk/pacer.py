@@ -16,11 +16,12 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 from livekit import rtc
 
-from .engines.base import LipSyncSession, VideoSpec
+from .engines.base import AvatarFrame, LipSyncSession, VideoSpec
 from .log import logger
 from .metrics import (
     AUDIO_DROPPED_SECONDS,
@@ -31,6 +32,9 @@ from .metrics import (
     SPEECH_QUEUE_FRAMES,
 )
 from .video_sinks import VideoSink
+
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -126,9 +130,7 @@ class AvatarPacer:
         clock_start = time.perf_counter()
         while True:
             generation = self._generation
-            started = time.perf_counter()
-            frame = await self._call(self._session.next_frame)
-            RENDER_SECONDS.observe(time.perf_counter() - started)
+            frame, video, queued_frames = await self._call(self._render)
             speaking = frame.speaking and generation == self._generation and bool(self._segments)
             audio = frame.audio if speaking and frame.audio is not None else self._silence
             await self._audio_source.capture_frame(
@@ -136,7 +138,7 @@ class AvatarPacer:
             )
             # The frame's audio sits at the end of the source's queue: it plays after what is queued before it.
             plays_in = max(0.0, self._audio_source.queued_duration - self.frame_duration)
-            await self._video_sink.capture(frame.image, self._video_delay(plays_in))
+            self._video_sink.send(video, self._video_delay(plays_in))
             self.stats.frames += 1
             FRAMES.labels(kind="speech" if speaking else "idle").inc()
             # Behind the media clock by more than the audio queue can hide: the stream stutters.
@@ -148,7 +150,14 @@ class AvatarPacer:
                 # An interrupt while this frame was sent has already settled its segment.
                 if generation == self._generation:
                     self._account_speech_frame(plays_in)
-            SPEECH_QUEUE_FRAMES.set(await self._call(self._session.queued_frames))
+            SPEECH_QUEUE_FRAMES.set(queued_frames)
+
+    def _render(self) -> tuple[AvatarFrame, Any, int]:
+        """On the render thread, in one hop per frame: the frame, its video ready to send, speech still queued."""
+        started = time.perf_counter()
+        frame = self._session.next_frame()
+        RENDER_SECONDS.observe(time.perf_counter() - started)
+        return frame, self._video_sink.prepare(frame.image), self._session.queued_frames()
 
     def _video_delay(self, plays_in: float) -> float:
         """When to send this frame: with its audio, but never before the frames still waiting in the sink.
@@ -176,7 +185,7 @@ class AvatarPacer:
             self._finishing.popleft()
             self.on_playback_finished(segment.samples / self._sample_rate, False)
 
-    async def _call(self, fn: Callable[..., object], *args: object) -> object:
+    async def _call(self, fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def close(self) -> None:

@@ -118,7 +118,7 @@ class AvatarRenderer:
             return RawVideoSink(spec.width, spec.height)
         options = EncoderOptions(width=spec.width, height=spec.height, fps=float(spec.fps))
         encoder, self.encoder_reason = create_encoder(self._opts.video_encoder, options)
-        return EncodedVideoSink(encoder, self._executor)
+        return EncodedVideoSink(encoder)
 
     async def _publish_tracks(self, room: rtc.Room) -> None:
         assert self._audio_source is not None and self._video_sink is not None

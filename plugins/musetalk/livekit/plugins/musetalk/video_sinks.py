@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from concurrent.futures import Executor
 from typing import Any, Protocol
 
 from livekit import rtc
@@ -15,7 +14,7 @@ from .metrics import ENCODE_SECONDS, KEYFRAME_REQUESTS, RATE_UPDATES
 
 
 class VideoSink(Protocol):
-    """capture(image, delay_s): prepare the frame now, hand it to WebRTC `delay_s` later.
+    """prepare(image) on the render thread (encode / convert), then send(prepared, delay_s) on the loop.
 
     The delay is how long the frame's audio still waits in the audio source's
     queue: video leaves when its audio does, so subscribers see them together
@@ -26,7 +25,9 @@ class VideoSink(Protocol):
 
     def publish_options(self) -> rtc.TrackPublishOptions: ...
 
-    async def capture(self, image: Any, delay_s: float) -> None: ...
+    def prepare(self, image: Any) -> Any: ...
+
+    def send(self, prepared: Any, delay_s: float) -> None: ...
 
     async def aclose(self) -> None: ...
 
@@ -38,10 +39,9 @@ class EncodedVideoSink:
     applied to the encoder before every frame.
     """
 
-    def __init__(self, encoder: Encoder, executor: Executor) -> None:
+    def __init__(self, encoder: Encoder) -> None:
         self.encoder = encoder
         self.source = rtc.EncodedVideoSource(encoder.options.width, encoder.options.height)
-        self._executor = executor
         self.frames_rejected = 0
 
     def publish_options(self) -> rtc.TrackPublishOptions:
@@ -55,7 +55,7 @@ class EncodedVideoSink:
             ),
         )
 
-    async def capture(self, image: Any, delay_s: float) -> None:
+    def prepare(self, image: Any) -> EncodedUnit:
         feedback = self.source.take_feedback()
         if feedback.keyframe_requested:
             KEYFRAME_REQUESTS.inc()
@@ -63,9 +63,12 @@ class EncodedVideoSink:
             RATE_UPDATES.inc()
         apply_feedback(self.encoder, feedback)
         started = time.perf_counter()
-        unit = await asyncio.get_running_loop().run_in_executor(self._executor, self.encoder.encode, image)
+        unit = self.encoder.encode(image)
         ENCODE_SECONDS.observe(time.perf_counter() - started)
-        asyncio.get_running_loop().call_later(delay_s, self._submit, unit)
+        return unit
+
+    def send(self, prepared: EncodedUnit, delay_s: float) -> None:
+        asyncio.get_running_loop().call_later(delay_s, self._submit, prepared)
 
     def _submit(self, unit: EncodedUnit) -> None:
         frame_type = rtc.EncodedFrameType.ENCODED_FRAME_KEY if unit.is_keyframe else rtc.EncodedFrameType.ENCODED_FRAME_DELTA
@@ -97,9 +100,11 @@ class RawVideoSink:
     def publish_options(self) -> rtc.TrackPublishOptions:
         return rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_CAMERA)
 
-    async def capture(self, image: Any, delay_s: float) -> None:
-        frame = rtc.VideoFrame(self._width, self._height, rtc.VideoBufferType.RGB24, host_rgb(image).tobytes())
-        asyncio.get_running_loop().call_later(delay_s, self.source.capture_frame, frame)
+    def prepare(self, image: Any) -> rtc.VideoFrame:
+        return rtc.VideoFrame(self._width, self._height, rtc.VideoBufferType.RGB24, host_rgb(image).tobytes())
+
+    def send(self, prepared: rtc.VideoFrame, delay_s: float) -> None:
+        asyncio.get_running_loop().call_later(delay_s, self.source.capture_frame, prepared)
 
     async def aclose(self) -> None:
         await self.source.aclose()
