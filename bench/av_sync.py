@@ -53,18 +53,34 @@ def xcorr_offset_ms(times: np.ndarray, change: np.ndarray, env_times: np.ndarray
     return float(list(lags)[int(np.argmax(scores))] * 10)
 
 
+def soak_drift_ms(times: np.ndarray, change: np.ndarray, env_times: np.ndarray, env: np.ndarray) -> dict[str, float]:
+    """Cross-correlation offset over the first and the last minute of the recording: drift shows as a change."""
+
+    def offset_between(start: float, end: float) -> float:
+        v, a = (times >= start) & (times < end), (env_times >= start) & (env_times < end)
+        return xcorr_offset_ms(times[v], change[v], env_times[a], env[a])
+
+    return {
+        "duration_s": round(float(times[-1] - times[0]), 1),
+        "first_minute_xcorr_ms": offset_between(times[0], times[0] + 60),
+        "last_minute_xcorr_ms": offset_between(times[-1] - 60, times[-1]),
+    }
+
+
 async def main() -> None:
     parser = json_arg_parser(__doc__ or "")
     parser.add_argument("--turns", type=int, default=6)
+    parser.add_argument("--soak-minutes", type=float, default=0.0, help="then keep it talking this long (drift check)")
     args = parser.parse_args()
-    box = default_mouth_box()
+    x0, y0, x1, y1 = default_mouth_box()
+    box = (0, 0, x1 - x0, y1 - y0)  # frames are recorded as mouth crops
     logs = Path(tempfile.mkdtemp(prefix="bench-avsync-"))
     server = start_livekit_server(logs)
     worker = start_worker(server, logs, name="avsync")
     room = rtc.Room()
     try:
         await room.connect(server.url, server.token("avsync", "listener"))
-        media = record_agent(room)
+        media = record_agent(room, crop=(x0, y0, x1, y1))
         async with server.api() as lkapi:
             await lkapi.agent_dispatch.create_dispatch(
                 api.CreateAgentDispatchRequest(agent_name=worker.agent_name, room="avsync", metadata='{"language": "en"}')
@@ -81,6 +97,12 @@ async def main() -> None:
             late_joins.append(await late_join_first_frame_ms(server, "avsync", f"late-{turn}"))
             await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", timeout=60, what="listening")
             await asyncio.sleep(0.5)
+        soak_end = time.monotonic() + args.soak_minutes * 60
+        while time.monotonic() < soak_end:
+            await room.local_participant.send_text(PROMPT, topic="lk.chat")
+            await wait_for(lambda: agent.attributes.get("lk.agent.state") == "speaking", timeout=30, what="speaking")
+            await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", timeout=60, what="listening")
+            await asyncio.sleep(0.3)
         media.stop()
     finally:
         await room.disconnect()
@@ -93,6 +115,7 @@ async def main() -> None:
     video_on = onsets(times, change, threshold=0.25 * change.max(), quiet_s=0.12)
     offsets_ms = np.array(paired_offsets(audio_on, video_on)) * 1000
     join_ms, subscribed_ms = zip(*late_joins)
+    drift = soak_drift_ms(times, change, env_times, env) if args.soak_minutes else None
     result = {
         "av_offset_ms": {
             "mean": round(float(offsets_ms.mean()), 1),
@@ -101,6 +124,7 @@ async def main() -> None:
             "xcorr": xcorr_offset_ms(times, change, env_times, env),
         },
         "onsets": {"audio": len(audio_on), "video": len(video_on), "paired": len(offsets_ms)},
+        "soak": drift,
         "late_join_first_frame_ms": summary(list(join_ms)),
         "late_join_subscribed_to_first_frame_ms": summary(list(subscribed_ms)),
         "machine": machine(),
@@ -112,6 +136,11 @@ async def main() -> None:
             ("|A/V offset| p95", str(result["av_offset_ms"]["p95_abs"])),
             ("A/V offset by cross-correlation", str(result["av_offset_ms"]["xcorr"])),
             ("onsets paired / audio / video", f"{len(offsets_ms)} / {len(audio_on)} / {len(video_on)}"),
+            *(
+                [("A/V offset by cross-correlation, first minute", str(drift["first_minute_xcorr_ms"])),
+                 ("A/V offset by cross-correlation, last minute", str(drift["last_minute_xcorr_ms"]))]
+                if drift else []
+            ),
             ("late joiner first frame p50", str(result["late_join_first_frame_ms"]["p50"])),
             ("late joiner first frame p95", str(result["late_join_first_frame_ms"]["p95"])),
             ("late joiner subscribed → first frame p50", str(result["late_join_subscribed_to_first_frame_ms"]["p50"])),

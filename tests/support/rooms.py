@@ -56,19 +56,29 @@ AUDIO_RATE = 16000
 NO_IMAGE = np.zeros((0, 0, 3), np.uint8)
 
 
-def record_agent(room: rtc.Room, *, images: bool = True) -> ReceivedMedia:
+def record_agent(
+    room: rtc.Room, *, images: bool = True, crop: tuple[int, int, int, int] | None = None
+) -> ReceivedMedia:
     """Record every audio and video track that agent participants publish in `room`.
 
     images=False keeps only arrival and capture times (no RGB conversion): a
     load test's own subscriber should not be the bottleneck it measures.
+    crop=(x0, y0, x1, y1) keeps only that region of each frame (long recordings).
     """
     media = ReceivedMedia()
 
+    def keep(frame: rtc.VideoFrame) -> np.ndarray:
+        if not images:
+            return NO_IMAGE
+        rgb = np.frombuffer(frame.data, dtype=np.uint8).reshape(frame.height, frame.width, 3)
+        if crop is not None:
+            x0, y0, x1, y1 = crop
+            rgb = rgb[y0:y1, x0:x1]
+        return rgb.copy()
+
     async def read_video(track: rtc.Track) -> None:
         async for event in rtc.VideoStream(track, format=rtc.VideoBufferType.RGB24 if images else None):
-            frame = event.frame
-            rgb = np.frombuffer(frame.data, dtype=np.uint8).reshape(frame.height, frame.width, 3).copy() if images else NO_IMAGE
-            media.video.append((time.monotonic(), event.timestamp_us, rgb))
+            media.video.append((time.monotonic(), event.timestamp_us, keep(event.frame)))
 
     async def read_audio(track: rtc.Track) -> None:
         async for event in rtc.AudioStream(track, sample_rate=AUDIO_RATE, num_channels=1):
