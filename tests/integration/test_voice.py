@@ -120,6 +120,9 @@ async def test_user_speaks_agent_answers_and_barge_in_stops_it(conversation: Con
     )
     assert_stopped_early(c, reply_started, second_reply, long_reply_seconds)
     await wait_for(lambda: len(c.agent_transcripts()) >= 2, what="agent transcript of the second reply")
+    talking = c.observer.mouth_motion(reply_started + 0.5, barge_in_at, reply_started - 1.0, reply_started)
+    after_barge_in = c.observer.mouth_motion(second_reply - 0.6, second_reply - 0.1, reply_started - 1.0, reply_started)
+    assert after_barge_in < talking / 3, f"mouth still moving after the barge-in ({after_barge_in:.1f} vs {talking:.1f})"
 
 
 async def test_interrupt_rpc_stops_the_avatar_and_chat_still_works(

@@ -171,6 +171,15 @@ class AgentObserver:
             None,
         )
 
+    def mouth_motion(self, start: float, end: float, idle_start: float, idle_end: float) -> float:
+        """Mean difference of the mouth region in [start, end) from its median over idle frames in [idle_start, idle_end)."""
+        idle = [luma for t, luma in self.video if idle_start <= t < idle_end]
+        frames = [luma for t, luma in self.video if start <= t < end]
+        if not idle or not frames:
+            raise AssertionError(f"no video frames to compare ({len(idle)} idle, {len(frames)} measured)")
+        reference = np.median(idle, axis=0)
+        return float(np.mean([np.abs(luma - reference).mean() for luma in frames]))
+
     def last_loud_audio_between(self, start: float, end: float) -> float | None:
         return next((t for t, peak, _ in reversed(self.audio) if start <= t < end and peak > LOUD), None)
 
