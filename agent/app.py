@@ -6,6 +6,7 @@ import logging
 
 from livekit.agents import Agent, AgentServer, AgentSession, JobContext, JobProcess, room_io
 from livekit.plugins import faster_whisper, musetalk, silero
+from livekit.plugins.musetalk.packs import list_pack_ids
 
 from .config import WorkerSettings
 from .metadata import parse_dispatch_metadata
@@ -60,14 +61,8 @@ def prewarm(proc: JobProcess) -> None:
         proc.userdata["whisper_problem"] = str(e)
 
 
-def known_avatars() -> set[str]:
-    if not settings.avatars_dir.is_dir():
-        return set()
-    return {p.name for p in settings.avatars_dir.iterdir() if (p / "manifest.json").is_file()}
-
-
 async def entrypoint(ctx: JobContext) -> None:
-    parsed = parse_dispatch_metadata(ctx.job.metadata, known_avatars=known_avatars())
+    parsed = parse_dispatch_metadata(ctx.job.metadata, known_avatars=set(list_pack_ids(settings.avatars_dir)))
     metadata = parsed.metadata
     for problem in parsed.problems:
         logger.warning("dispatch metadata: %s", problem, extra={"room": ctx.room.name})

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from livekit.plugins.musetalk.packs import PACK_ID_PATTERN
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 MAX_METADATA_BYTES = 16 * 1024
 SCHEMA_PATH = Path(__file__).with_name("dispatch_metadata.schema.json")
-AVATAR_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 _BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
@@ -28,7 +28,7 @@ class DispatchMetadata(BaseModel):
 
     avatar: str = Field(
         default="default",
-        pattern=AVATAR_ID_PATTERN,
+        pattern=PACK_ID_PATTERN.pattern,
         description="Id of an avatar pack in the worker's avatars/ directory.",
     )
     language: str = Field(default="ko", description="BCP-47 language tag of the conversation, e.g. ko, en-US.")
