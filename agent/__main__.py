@@ -5,15 +5,16 @@ import os
 import sys
 import tempfile
 
-from .devtools import DEVTOOL_COMMANDS, run_devtool
+# Job processes report metrics through files that the worker's /metrics endpoint sums;
+# prometheus_client picks that mode when it is first imported, so this comes before any import
+# of livekit (the devtools below import it too).
+if os.environ.get("STREAMING_AVATAR_METRICS_PORT") and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="streaming-avatar-metrics-")
+
+from .devtools import DEVTOOL_COMMANDS, run_devtool  # noqa: E402
 
 if len(sys.argv) > 1 and sys.argv[1] in DEVTOOL_COMMANDS:
     sys.exit(run_devtool(sys.argv[1:]))
-
-# Job processes report metrics through files that the worker's /metrics endpoint sums;
-# prometheus_client picks that mode at import, so the directory must be set first.
-if os.environ.get("STREAMING_AVATAR_METRICS_PORT") and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="streaming-avatar-metrics-")
 
 from livekit.agents import cli  # noqa: E402
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from _common import json_arg_parser, machine, print_table, summary, write_json
-from livekit import api, rtc
+from livekit import rtc
 from support.lipsync import audio_envelope, closed_mouth, default_mouth_box, mouth_change, onsets, paired_offsets
 from support.rooms import agent_participant, record_agent, wait_for
 from support.stack import start_livekit_server, start_worker
@@ -81,10 +81,7 @@ async def main() -> None:
     try:
         await room.connect(server.url, server.token("avsync", "listener"))
         media = record_agent(room, crop=(x0, y0, x1, y1))
-        async with server.api() as lkapi:
-            await lkapi.agent_dispatch.create_dispatch(
-                api.CreateAgentDispatchRequest(agent_name=worker.agent_name, room="avsync", metadata='{"language": "en"}')
-            )
+        await server.dispatch(worker.agent_name, "avsync", '{"language": "en"}')
         agent = await wait_for(lambda: agent_participant(room), what="agent")
         await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", what="agent listening")
         await asyncio.sleep(1.0)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 from _common import json_arg_parser, machine, print_table, write_json
-from livekit import api, rtc
+from livekit import rtc
 from support.rooms import agent_participant, record_agent, wait_for
 from support.stack import LiveKitServer, Worker, start_livekit_server, start_worker
 
@@ -47,15 +47,12 @@ def tree_usage(worker: Worker) -> tuple[float, float]:
 
 async def run_level(server: LiveKitServer, worker: Worker, n: int, window_s: float) -> dict[str, float]:
     rooms, medias, agents = [], [], []
-    async with server.api() as lkapi:
-        for i in range(n):
-            room = rtc.Room()
-            await room.connect(server.url, server.token(f"conc-{n}-{i}", "listener"))
-            medias.append(record_agent(room, images=False))
-            rooms.append(room)
-            await lkapi.agent_dispatch.create_dispatch(
-                api.CreateAgentDispatchRequest(agent_name=worker.agent_name, room=f"conc-{n}-{i}", metadata='{"language": "en"}')
-            )
+    for i in range(n):
+        room = rtc.Room()
+        await room.connect(server.url, server.token(f"conc-{n}-{i}", "listener"))
+        medias.append(record_agent(room, images=False))
+        rooms.append(room)
+        await server.dispatch(worker.agent_name, f"conc-{n}-{i}", '{"language": "en"}')
     for room in rooms:
         agent = await wait_for(lambda room=room: agent_participant(room), timeout=60, what="agent")
         await wait_for(lambda a=agent: a.attributes.get("lk.agent.state") == "listening", timeout=60, what="listening")

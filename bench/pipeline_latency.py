@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
-from livekit import api, rtc  # noqa: E402
+from livekit import rtc  # noqa: E402
 from support.espeak_speech import SAMPLE_RATE as SPEECH_RATE  # noqa: E402
 from support.espeak_speech import synthesize  # noqa: E402
 from support.rooms import agent_participant, wait_for  # noqa: E402
@@ -72,10 +72,7 @@ async def measure_turns(server: LiveKitServer, agent_name: str, turns: int) -> d
     observer = AgentObserver(room)
     microphone = Microphone(room)
     await microphone.publish()
-    async with server.api() as lkapi:
-        await lkapi.agent_dispatch.create_dispatch(
-            api.CreateAgentDispatchRequest(agent_name=agent_name, room=room_name, metadata='{"language": "en"}')
-        )
+    await server.dispatch(agent_name, room_name, '{"language": "en"}')
     agent = await wait_for(lambda: agent_participant(room), timeout=30, what="agent")
     await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", timeout=30, what="agent listening")
     await asyncio.sleep(SETTLE_S)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from livekit import api, rtc
+from livekit import rtc
 
 from agent.room_notices import NOTICES_ATTRIBUTE
 from conftest import LOG_DIR
@@ -31,10 +31,7 @@ async def test_avatar_video_follows_speech(livekit_server, worker, connect, room
     box = default_mouth_box()
     room = await connect(room_name)
     media = record_agent(room)
-    async with livekit_server.api() as lkapi:
-        await lkapi.agent_dispatch.create_dispatch(
-            api.CreateAgentDispatchRequest(agent_name=worker.agent_name, room=room_name, metadata='{"language": "en"}')
-        )
+    await livekit_server.dispatch(worker.agent_name, room_name, '{"language": "en"}')
     agent = await wait_for(lambda: agent_participant(room), what="agent participant")
     await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", what="agent listening")
     await wait_for(lambda: len(media.video) > 25, what="idle video frames")
@@ -96,10 +93,7 @@ async def test_broken_pack_falls_back_to_default_and_tells_the_room(
 
     room = await connect(room_name)
     media = record_agent(room)
-    async with livekit_server.api() as lkapi:
-        await lkapi.agent_dispatch.create_dispatch(
-            api.CreateAgentDispatchRequest(agent_name=worker.agent_name, room=room_name, metadata='{"avatar": "broken"}')
-        )
+    await livekit_server.dispatch(worker.agent_name, room_name, '{"avatar": "broken"}')
     agent = await wait_for(lambda: agent_participant(room), what="agent")
     notices = json.loads(await wait_for(lambda: agent.attributes.get(NOTICES_ATTRIBUTE), what="notices"))
     assert any("'broken'" in n and "cannot read the portrait" in n and "'default'" in n for n in notices), notices

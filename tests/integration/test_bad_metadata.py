@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from livekit import api
 from support.rooms import agent_participant, wait_for
 
 from agent.metadata import MAX_METADATA_BYTES
@@ -24,10 +23,7 @@ BAD_METADATA = {
 async def test_bad_metadata_runs_with_defaults_and_tells_room(livekit_server, worker, connect, room_name, case) -> None:
     metadata, expected = BAD_METADATA[case]
     room = await connect(room_name)
-    async with livekit_server.api() as lkapi:
-        await lkapi.agent_dispatch.create_dispatch(
-            api.CreateAgentDispatchRequest(agent_name=worker.agent_name, room=room_name, metadata=metadata)
-        )
+    await livekit_server.dispatch(worker.agent_name, room_name, metadata)
     agent = await wait_for(lambda: agent_participant(room), what="agent participant")
     notices_raw = await wait_for(lambda: agent.attributes.get(NOTICES_ATTRIBUTE), what="notices attribute")
     notices = json.loads(notices_raw)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import numpy as np
-from livekit import api, rtc
+from livekit import rtc
 from support.rooms import agent_participant, wait_for
 
 
@@ -32,10 +32,7 @@ async def test_chat_message_gets_transcript_and_speech(livekit_server, worker, c
         if track.kind == rtc.TrackKind.KIND_AUDIO:
             tasks.append(asyncio.create_task(_collect_audio(track, audio)))
 
-    async with livekit_server.api() as lkapi:
-        await lkapi.agent_dispatch.create_dispatch(
-            api.CreateAgentDispatchRequest(agent_name=worker.agent_name, room=room_name, metadata='{"language": "en"}')
-        )
+    await livekit_server.dispatch(worker.agent_name, room_name, '{"language": "en"}')
     agent = await wait_for(lambda: agent_participant(room), what="agent participant")
     await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", what="agent listening")
 

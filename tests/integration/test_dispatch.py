@@ -10,10 +10,7 @@ from support.rooms import agent_participant, wait_for
 
 async def test_explicit_dispatch_joins_with_agent_state(livekit_server, worker, connect, room_name) -> None:
     room = await connect(room_name)
-    async with livekit_server.api() as lkapi:
-        await lkapi.agent_dispatch.create_dispatch(
-            api.CreateAgentDispatchRequest(agent_name=worker.agent_name, room=room_name)
-        )
+    await livekit_server.dispatch(worker.agent_name, room_name)
     agent = await wait_for(lambda: agent_participant(room), what="agent participant")
     state = await wait_for(lambda: agent.attributes.get("lk.agent.state"), what="lk.agent.state attribute")
     assert state in {"initializing", "listening", "thinking", "speaking", "idle"}

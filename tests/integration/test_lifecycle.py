@@ -12,11 +12,7 @@ from support.rooms import agent_participant, record_agent, wait_for
 from support.stack import LiveKitServer, Worker
 
 
-async def dispatch(server: LiveKitServer, worker: Worker, room: str) -> None:
-    async with server.api() as lkapi:
-        await lkapi.agent_dispatch.create_dispatch(
-            api.CreateAgentDispatchRequest(agent_name=worker.agent_name, room=room, metadata='{"language": "en"}')
-        )
+EN = '{"language": "en"}'
 
 
 async def test_sigterm_drains_then_exits(livekit_server, launch_worker, connect, room_name) -> None:
@@ -28,7 +24,7 @@ async def test_sigterm_drains_then_exits(livekit_server, launch_worker, connect,
             lambda t: transcripts.append(t.result())
         )
     )
-    await dispatch(livekit_server, worker, f"{room_name}-active")
+    await livekit_server.dispatch(worker.agent_name, f"{room_name}-active", EN)
     agent = await wait_for(lambda: agent_participant(room), what="agent")
     await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", what="listening")
 
@@ -36,7 +32,7 @@ async def test_sigterm_drains_then_exits(livekit_server, launch_worker, connect,
     await wait_for(lambda: "draining worker" in worker.log_text(), what="drain to start")
 
     newcomer = await connect(f"{room_name}-new")
-    await dispatch(livekit_server, worker, f"{room_name}-new")
+    await livekit_server.dispatch(worker.agent_name, f"{room_name}-new", EN)
     await asyncio.sleep(4)
     assert agent_participant(newcomer) is None, "a draining worker took a new job"
 
@@ -65,7 +61,7 @@ async def one_session(server: LiveKitServer, worker: Worker, room_name: str) -> 
     room = rtc.Room()
     await room.connect(server.url, server.token(room_name, "user"))
     media = record_agent(room)
-    await dispatch(server, worker, room_name)
+    await server.dispatch(worker.agent_name, room_name, EN)
     await wait_for(lambda: len(media.video) >= 5, timeout=30, what="avatar frames")
     media.stop()
     await room.disconnect()

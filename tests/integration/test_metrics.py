@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import aiohttp
-from livekit import api
 from support.rooms import agent_participant, record_agent, wait_for
 from support.stack import free_port
 
@@ -27,10 +26,7 @@ async def test_metrics_move_while_the_avatar_speaks(livekit_server, launch_worke
 
     room = await connect(room_name)
     media = record_agent(room)
-    async with livekit_server.api() as lkapi:
-        await lkapi.agent_dispatch.create_dispatch(
-            api.CreateAgentDispatchRequest(agent_name=worker.agent_name, room=room_name, metadata='{"language": "en"}')
-        )
+    await livekit_server.dispatch(worker.agent_name, room_name, '{"language": "en"}')
     agent = await wait_for(lambda: agent_participant(room), what="agent")
     await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", what="listening")
     await wait_for(lambda: len(media.video) > 10, what="video")

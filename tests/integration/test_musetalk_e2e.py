@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from livekit import api, rtc
+from livekit import rtc
 from support.rooms import agent_participant, record_agent, wait_for
 from support.tiny_musetalk import build_tiny_musetalk
 
@@ -29,12 +29,7 @@ def musetalk_worker(launch_worker, tmp_path_factory: pytest.TempPathFactory):  #
 async def test_client_receives_the_musetalk_video_track(livekit_server, musetalk_worker, connect, room_name) -> None:
     room = await connect(room_name)
     media = record_agent(room)
-    async with livekit_server.api() as lkapi:
-        await lkapi.agent_dispatch.create_dispatch(
-            api.CreateAgentDispatchRequest(
-                agent_name=musetalk_worker.agent_name, room=room_name, metadata='{"language": "en"}'
-            )
-        )
+    await livekit_server.dispatch(musetalk_worker.agent_name, room_name, '{"language": "en"}')
     agent = await wait_for(lambda: agent_participant(room), timeout=60, what="agent")
     await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", timeout=60, what="listening")
     await room.local_participant.send_text("hello there", topic="lk.chat")

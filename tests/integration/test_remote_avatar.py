@@ -14,7 +14,7 @@ import secrets
 import time
 
 import numpy as np
-from livekit import api, rtc
+from livekit import rtc
 from livekit.agents.types import ATTRIBUTE_PUBLISH_ON_BEHALF
 from support.espeak_speech import SAMPLE_RATE as SPEECH_RATE
 from support.espeak_speech import synthesize
@@ -76,10 +76,7 @@ async def test_render_worker_publishes_lip_synced_avatar_for_the_voice_agent(
     box = default_mouth_box()
     room = await connect(room_name)
     media = record_agent(room)
-    async with livekit_server.api() as lkapi:
-        await lkapi.agent_dispatch.create_dispatch(
-            api.CreateAgentDispatchRequest(agent_name=voice.agent_name, room=room_name, metadata=json.dumps({"language": "en"}))
-        )
+    await livekit_server.dispatch(voice.agent_name, room_name, json.dumps({"language": "en"}))
     agent = await wait_for(lambda: voice_agent(room), what="voice agent participant")
     avatar = await wait_for(lambda: avatar_of(room, agent.identity), what="render participant publishing for the agent")
     await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", timeout=30, what="agent listening")
@@ -137,10 +134,7 @@ async def test_voice_only_with_a_notice_when_no_render_worker_joins(
     )
     room = await connect(room_name)
     media = record_agent(room)
-    async with livekit_server.api() as lkapi:
-        await lkapi.agent_dispatch.create_dispatch(
-            api.CreateAgentDispatchRequest(agent_name=voice.agent_name, room=room_name, metadata=json.dumps({"language": "en"}))
-        )
+    await livekit_server.dispatch(voice.agent_name, room_name, json.dumps({"language": "en"}))
     agent = await wait_for(lambda: voice_agent(room), what="voice agent participant")
     await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", timeout=30, what="agent listening")
     notices = json.loads(await wait_for(lambda: agent.attributes.get(NOTICES_ATTRIBUTE), what="notices"))

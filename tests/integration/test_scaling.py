@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from livekit import api, rtc
+from livekit import rtc
 from support.rooms import agent_participant, wait_for
 from support.stack import Worker
 
@@ -19,37 +19,34 @@ async def test_full_workers_take_no_more_jobs_and_a_new_worker_gets_them(
         launch_worker(f"{name}-b", {"STREAMING_AVATAR_CAPACITY": "2", "STREAMING_AVATAR_AGENT_NAME": name}),
     ]
     rooms: list[rtc.Room] = []
-    async with livekit_server.api() as lkapi:
-        for i in range(4):
-            room = await connect(f"{room_name}-{i}")
-            rooms.append(room)
-            await lkapi.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(agent_name=name, room=f"{room_name}-{i}"))
-            await wait_for(lambda room=room: agent_participant(room), timeout=30, what=f"agent in room {i}")
-            await asyncio.sleep(1.0)  # a worker reports its load every few seconds; give the dispatcher a fresh view
+    for i in range(4):
+        room = await connect(f"{room_name}-{i}")
+        rooms.append(room)
+        await livekit_server.dispatch(name, f"{room_name}-{i}")
+        await wait_for(lambda room=room: agent_participant(room), timeout=30, what=f"agent in room {i}")
+        await asyncio.sleep(1.0)  # a worker reports its load every few seconds; give the dispatcher a fresh view
 
-        served_by = Counter(serving_worker(workers, room) for room in rooms)
-        assert sorted(served_by.values()) == [2, 2], served_by
+    served_by = Counter(serving_worker(workers, room) for room in rooms)
+    assert sorted(served_by.values()) == [2, 2], served_by
 
-        fifth = await connect(f"{room_name}-5")
-        await lkapi.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(agent_name=name, room=f"{room_name}-5"))
-        try:
-            await wait_for(lambda: agent_participant(fifth), timeout=5, what="an agent in the fifth room")
-            raise AssertionError("a full worker took a fifth job")
-        except AssertionError as e:
-            if "full worker" in str(e):
-                raise
+    fifth = await connect(f"{room_name}-5")
+    await livekit_server.dispatch(name, f"{room_name}-5")
+    try:
+        await wait_for(lambda: agent_participant(fifth), timeout=5, what="an agent in the fifth room")
+        raise AssertionError("a full worker took a fifth job")
+    except AssertionError as e:
+        if "full worker" in str(e):
+            raise
 
-        third = launch_worker(f"{name}-c", {"STREAMING_AVATAR_CAPACITY": "2", "STREAMING_AVATAR_AGENT_NAME": name})
-        try:
-            await wait_for(lambda: agent_participant(fifth), timeout=8, what="the waiting dispatch")
-            print("the fifth dispatch waited and was served when the third worker registered")
-        except AssertionError:
-            print("the fifth dispatch was dropped (no worker had room); dispatching again")
-            await lkapi.agent_dispatch.create_dispatch(
-                api.CreateAgentDispatchRequest(agent_name=name, room=f"{room_name}-5")
-            )
-            await wait_for(lambda: agent_participant(fifth), timeout=30, what="the third worker in the fifth room")
-        assert serving_worker([*workers, third], fifth) == third.log_path.name
+    third = launch_worker(f"{name}-c", {"STREAMING_AVATAR_CAPACITY": "2", "STREAMING_AVATAR_AGENT_NAME": name})
+    try:
+        await wait_for(lambda: agent_participant(fifth), timeout=8, what="the waiting dispatch")
+        print("the fifth dispatch waited and was served when the third worker registered")
+    except AssertionError:
+        print("the fifth dispatch was dropped (no worker had room); dispatching again")
+        await livekit_server.dispatch(name, f"{room_name}-5")
+        await wait_for(lambda: agent_participant(fifth), timeout=30, what="the third worker in the fifth room")
+    assert serving_worker([*workers, third], fifth) == third.log_path.name
 
 
 def serving_worker(workers: list[Worker], room: rtc.Room) -> str:

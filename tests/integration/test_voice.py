@@ -75,12 +75,7 @@ async def conversation(livekit_server, voice_worker: Worker, connect, room_name:
     observer = AgentObserver(room)
     microphone = Microphone(room)
     await microphone.publish()
-    async with livekit_server.api() as lkapi:
-        await lkapi.agent_dispatch.create_dispatch(
-            api.CreateAgentDispatchRequest(
-                agent_name=voice_worker.agent_name, room=room_name, metadata=json.dumps({"language": "en"})
-            )
-        )
+    await livekit_server.dispatch(voice_worker.agent_name, room_name, json.dumps({"language": "en"}))
     agent = await wait_for(lambda: agent_participant(room), what="agent participant")
     await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", timeout=30, what="agent listening")
     yield Conversation(room, agent, observer, microphone)
@@ -213,10 +208,7 @@ async def test_missing_whisper_model_runs_text_only_and_tells_the_room(
     worker = launch_worker("no-whisper", extra_env={"STREAMING_AVATAR_WHISPER_MODEL": str(missing)})
     room = await connect(room_name)
     observer = AgentObserver(room)
-    async with livekit_server.api() as lkapi:
-        await lkapi.agent_dispatch.create_dispatch(
-            api.CreateAgentDispatchRequest(agent_name=worker.agent_name, room=room_name, metadata='{"language": "en"}')
-        )
+    await livekit_server.dispatch(worker.agent_name, room_name, '{"language": "en"}')
     agent = await wait_for(lambda: agent_participant(room), what="agent participant")
     notices = json.loads(await wait_for(lambda: agent.attributes.get(NOTICES_ATTRIBUTE), what="notices"))
     assert any(str(missing) in n and "download-files" in n and "lk.chat" in n for n in notices), notices

@@ -93,6 +93,13 @@ class LiveKitServer:
     def api(self) -> api.LiveKitAPI:
         return api.LiveKitAPI(self.http_url, self.api_key, self.api_secret)
 
+    async def dispatch(self, agent_name: str, room: str, metadata: str = "") -> None:
+        """Explicit agent dispatch through the server API."""
+        async with self.api() as lkapi:
+            await lkapi.agent_dispatch.create_dispatch(
+                api.CreateAgentDispatchRequest(agent_name=agent_name, room=room, metadata=metadata)
+            )
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(10)

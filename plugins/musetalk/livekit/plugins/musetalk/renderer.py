@@ -12,14 +12,14 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from livekit import rtc
 from livekit.agents import utils
 
 from .encoders import EncoderOptions, create_encoder
 from .engine_choice import EngineChoice, resolve_engine
-from .engines.base import VideoSpec
+from .engines.base import LipSyncEngine, VideoSpec
 from .errors import AvatarPackError
 from .log import logger
 from .metrics import SESSIONS_ACTIVE, SESSIONS_STARTED
