@@ -76,6 +76,8 @@ class AvatarPacer:
         self._generation = 0
         self._next_video_at = 0.0
         self.stats = PacerStats()
+        self._speech_frames_total = FRAMES.labels(kind="speech")
+        self._idle_frames_total = FRAMES.labels(kind="idle")
         self.on_playback_started: Callable[[float], None] = lambda created_at: None
         self.on_playback_finished: Callable[[float, bool], None] = lambda position, interrupted: None
 
@@ -140,7 +142,7 @@ class AvatarPacer:
             plays_in = max(0.0, self._audio_source.queued_duration - self.frame_duration)
             self._video_sink.send(video, self._video_delay(plays_in))
             self.stats.frames += 1
-            FRAMES.labels(kind="speech" if speaking else "idle").inc()
+            (self._speech_frames_total if speaking else self._idle_frames_total).inc()
             # Behind the media clock by more than the audio queue can hide: the stream stutters.
             if time.perf_counter() - clock_start - self.stats.frames * self.frame_duration > 2 * self.frame_duration:
                 self.stats.late_frames += 1
