@@ -38,13 +38,13 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
 from livekit import rtc  # noqa: E402
-from support.espeak_speech import SAMPLE_RATE as SPEECH_RATE  # noqa: E402
-from support.espeak_speech import synthesize  # noqa: E402
 from support.rooms import agent_participant, wait_for  # noqa: E402
 from support.stack import LiveKitServer, start_livekit_server, start_worker  # noqa: E402
 from support.tiny_whisper import build_tiny_whisper  # noqa: E402
 from support.voice_client import AgentObserver, Microphone, resample, trim_silence  # noqa: E402
 
+from agent.offline.espeak import SAMPLE_RATE as SPEECH_RATE  # noqa: E402
+from agent.offline.espeak import synthesize  # noqa: E402
 from agent.room_controls import INTERRUPT_RPC  # noqa: E402
 from agent.turn_taking import end_of_speech_delay_s  # noqa: E402
 

@@ -16,8 +16,6 @@ import time
 import numpy as np
 from livekit import rtc
 from livekit.agents.types import ATTRIBUTE_PUBLISH_ON_BEHALF
-from support.espeak_speech import SAMPLE_RATE as SPEECH_RATE
-from support.espeak_speech import synthesize
 from support.lipsync import (
     audio_envelope,
     best_lagged_correlation,
@@ -29,6 +27,8 @@ from support.lipsync import (
 from support.rooms import AUDIO_RATE, record_agent, wait_for
 from support.voice_client import trim_silence
 
+from agent.offline.espeak import SAMPLE_RATE as SPEECH_RATE
+from agent.offline.espeak import synthesize
 from agent.offline.scripted_llm import scripted_reply
 from agent.room_controls import INTERRUPT_RPC
 from agent.room_notices import NOTICES_ATTRIBUTE

@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from livekit import api, rtc
-from support.espeak_speech import SAMPLE_RATE as SPEECH_RATE
-from support.espeak_speech import synthesize
 from support.rooms import agent_participant, wait_for
 from support.stack import Worker
 from support.tiny_whisper import build_tiny_whisper
 from support.voice_client import AgentObserver, Microphone, resample, trim_silence
 
+from agent.offline.espeak import SAMPLE_RATE as SPEECH_RATE
+from agent.offline.espeak import synthesize
 from agent.offline.scripted_llm import scripted_reply
 from agent.room_controls import END_SESSION_RPC, INTERRUPT_RPC
 from agent.room_notices import NOTICES_ATTRIBUTE

@@ -18,9 +18,10 @@ import pytest
 from livekit import rtc
 from livekit.agents import stt
 from livekit.plugins import faster_whisper, silero
-from support.espeak_speech import SAMPLE_RATE as SPEECH_RATE
-from support.espeak_speech import synthesize
 from support.tiny_whisper import build_tiny_whisper
+
+from agent.offline.espeak import SAMPLE_RATE as SPEECH_RATE
+from agent.offline.espeak import synthesize
 
 CHEAP_DECODING: dict[str, Any] = {
     "device": "cpu",
