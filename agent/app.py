@@ -14,6 +14,7 @@ from .providers import build_llm, build_stt, build_tts, pack_voices, plan_voice_
 from .render_worker import install_render_worker
 from .room_controls import install_room_controls
 from .room_notices import publish_notices
+from .turn_metrics import TurnLatencyLog
 from .turn_taking import TURN_HANDLING, VAD_MIN_SILENCE_S
 from .whisper_model import load_whisper_model
 
@@ -81,6 +82,7 @@ async def entrypoint(ctx: JobContext) -> None:
         turn_handling=TURN_HANDLING,
     )
     session.on("close", lambda ev: ctx.shutdown(reason=f"agent session closed: {ev.reason}"))
+    TurnLatencyLog(session)
     avatar_notices = await start_avatar(session, ctx, metadata.avatar)
     await session.start(
         agent=Agent(instructions=metadata.instructions or DEFAULT_INSTRUCTIONS),

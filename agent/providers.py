@@ -102,7 +102,7 @@ def build_stt(
     vad: vad.VAD,
     env: Mapping[str, str] = os.environ,
 ) -> stt.STT | None:
-    """None when the plan has no STT; `vad` lets the fallback adapter stream the non-streaming Whisper."""
+    """None when the plan has no STT. Whisper streams with `vad`, transcribing during the end-of-speech silence."""
     instances: list[stt.STT] = []
     for name in plan.stt:
         if name == "google":
@@ -114,7 +114,7 @@ def build_stt(
         else:
             if whisper_model_dir is None:
                 raise ValueError("the plan uses faster-whisper but no model directory was loaded")
-            instances.append(faster_whisper.STT(model=whisper_model_dir, language=metadata.language))
+            instances.append(faster_whisper.STT(model=whisper_model_dir, language=metadata.language, vad=vad))
     if not instances:
         return None
     return instances[0] if len(instances) == 1 else stt.FallbackAdapter(instances, vad=vad)

@@ -34,7 +34,3 @@ TURN_HANDLING: TurnHandlingOptions = {
     },
 }
 
-
-def end_of_speech_delay_s() -> float:
-    """Silence after the user's last word before the turn can end: the floor of reply latency."""
-    return max(VAD_MIN_SILENCE_S, ENDPOINTING_MIN_DELAY_S)

@@ -3,19 +3,28 @@
     python bench/pipeline_latency.py --turns 12 --json pipeline_latency.json
 
 Offline profile: scripted LLM (answers at once), eSpeak NG TTS (local, tens of
-ms per sentence), the tiny random-weight Whisper (STT in a few ms). Each turn a
-participant says one eSpeak NG sentence into its microphone, and measures:
+ms per sentence), the tiny random-weight Whisper (tens of ms, more when its
+random weights babble). Each turn a participant says one eSpeak NG sentence into
+its microphone, and measures:
 
-- eos_to_first_audio_ms: end of its speech (its last speech sample captured) →
-  first loud agent audio frame received. Includes the end-of-speech delay
-  (VAD silence + endpointing, see agent/turn_taking.py); the table also shows
-  the pipeline overhead beyond it.
-- eos_to_first_video_ms: end of speech → first received avatar video frame whose
-  mouth region moves more than idle motion did in the second before (null when
-  the agent publishes no video).
-- interrupt_to_idle_ms: `interrupt` RPC sent → arrival of the last loud agent
-  audio frame after it (0 when none arrived), on replies to `lk.chat` messages,
-  interrupted after half a second of speech.
+- eos_to_first_audio_ms: end of speech as the worker's VAD declared it (the
+  `vad_end_at` of the worker's "turn latency" log line; same machine, same
+  clock) → first loud agent audio frame received. This is the pipeline overhead
+  beyond the VAD's end-of-speech delay: STT, turn decision, LLM, TTS, avatar,
+  WebRTC both ways.
+- eos_to_first_video_ms: VAD end → first received avatar video frame whose mouth
+  region moves more than idle motion did in the second before (null when the
+  agent publishes no video).
+- speech_end_to_first_audio_ms / vad_delay_ms: from the participant's last
+  speech sample, i.e. what the user waits, and how much of it was the VAD's
+  end-of-speech delay (its silence window, see agent/turn_taking.py, plus the
+  trip of the microphone audio to the worker).
+- interrupt_to_idle_ms: `interrupt` RPC sent → the avatar silent and idle at the
+  participant: the later of interrupt_to_silent_ms (arrival of the last loud
+  agent audio frame after the RPC) and interrupt_to_still_mouth_ms (first frame
+  from which the mouth region stays as still as it is a second later). Measured
+  on replies to `lk.chat` messages, interrupted while audibly speaking after
+  half a second of the reply.
 
 Voice turns let each reply finish; interruptions are measured on chat replies.
 """
@@ -46,7 +55,7 @@ from support.voice_client import AgentObserver, Microphone, resample, trim_silen
 from agent.offline.espeak import SAMPLE_RATE as SPEECH_RATE  # noqa: E402
 from agent.offline.espeak import synthesize  # noqa: E402
 from agent.room_controls import INTERRUPT_RPC  # noqa: E402
-from agent.turn_taking import end_of_speech_delay_s  # noqa: E402
+from agent.turn_metrics import TURN_LOG_MESSAGE  # noqa: E402
 
 UTTERANCE = "Hello there, how are you today?"
 SPEAK_BEFORE_INTERRUPT_S = 0.5
@@ -65,7 +74,18 @@ def percentiles(values: list[float]) -> dict[str, float | int] | None:
     }
 
 
-async def measure_turns(server: LiveKitServer, agent_name: str, turns: int) -> dict[str, list[float]]:
+def vad_end_times(worker_log: Path) -> list[float]:
+    """Wall-clock VAD end of every replied-to user turn, from the worker's "turn latency" lines."""
+    times = []
+    for line in worker_log.read_text(errors="replace").splitlines():
+        if TURN_LOG_MESSAGE in line:
+            record = json.loads(line)
+            if record.get("message") == TURN_LOG_MESSAGE:
+                times.append(float(record["vad_end_at"]))
+    return times
+
+
+async def measure_turns(server: LiveKitServer, agent_name: str, worker_log: Path, turns: int) -> dict[str, list[float]]:
     room = rtc.Room()
     room_name = f"bench-pipeline-{int(time.time())}"
     await room.connect(server.url, server.token(room_name, "bench-user"))
@@ -78,15 +98,28 @@ async def measure_turns(server: LiveKitServer, agent_name: str, turns: int) -> d
     await asyncio.sleep(SETTLE_S)
     speech = resample(trim_silence(synthesize(UTTERANCE, "en")), SPEECH_RATE)
 
-    results: dict[str, list[float]] = {"eos_to_first_audio_ms": [], "eos_to_first_video_ms": [], "interrupt_to_idle_ms": []}
+    results: dict[str, list[float]] = {
+        "eos_to_first_audio_ms": [],
+        "eos_to_first_video_ms": [],
+        "interrupt_to_idle_ms": [],
+        "interrupt_to_silent_ms": [],
+        "interrupt_to_still_mouth_ms": [],
+        "speech_end_to_first_audio_ms": [],
+        "vad_delay_ms": [],
+    }
+    wall_minus_monotonic = time.time() - time.monotonic()
     for turn in range(turns):
         end_of_speech = await microphone.say(speech)
         first_audio = await wait_for(lambda: observer.first_loud_audio_after(end_of_speech), timeout=30, what="reply")
-        results["eos_to_first_audio_ms"].append((first_audio - end_of_speech) * 1000)
         await wait_for(lambda: observer.state_since("listening", first_audio), timeout=30, what="reply finished")
-        first_motion = observer.first_mouth_motion_after(end_of_speech)
+        vad_end = await wait_for(lambda: next(iter(vad_end_times(worker_log)[turn:]), None), what="turn log")
+        vad_end -= wall_minus_monotonic
+        results["eos_to_first_audio_ms"].append((first_audio - vad_end) * 1000)
+        results["speech_end_to_first_audio_ms"].append((first_audio - end_of_speech) * 1000)
+        results["vad_delay_ms"].append((vad_end - end_of_speech) * 1000)
+        first_motion = observer.first_mouth_motion_after(vad_end)
         if first_motion is not None:
-            results["eos_to_first_video_ms"].append((first_motion - end_of_speech) * 1000)
+            results["eos_to_first_video_ms"].append((first_motion - vad_end) * 1000)
         await asyncio.sleep(SETTLE_S)
         print(f"voice turn {turn + 1}/{turns}: " + ", ".join(f"{k}={v[-1]:.0f}" for k, v in results.items() if v), file=sys.stderr)
 
@@ -99,14 +132,21 @@ async def measure_turns(server: LiveKitServer, agent_name: str, turns: int) -> d
             print(f"interrupt {turn + 1}/{turns}: no reply after the previous interruption; stopping", file=sys.stderr)
             results["stalled_after_interrupt"] = [float(turn)]
             break
-        await asyncio.sleep(SPEAK_BEFORE_INTERRUPT_S)
+        replying_at = time.monotonic()
+        await wait_for(
+            lambda: observer.speaking_now(replying_at + SPEAK_BEFORE_INTERRUPT_S), interval=0.005, what="audible reply"
+        )
         interrupted_at = time.monotonic()
         await room.local_participant.perform_rpc(destination_identity=agent.identity, method=INTERRUPT_RPC, payload="")
         await wait_for(lambda: observer.state_since("listening", interrupted_at), what="agent listening")
         await asyncio.sleep(SETTLE_S)
-        last_loud = observer.last_loud_audio_between(interrupted_at, time.monotonic())
-        results["interrupt_to_idle_ms"].append(((last_loud or interrupted_at) - interrupted_at) * 1000)
-        print(f"interrupt {turn + 1}/{turns}: {results['interrupt_to_idle_ms'][-1]:.0f}", file=sys.stderr)
+        silent = observer.last_loud_audio_between(interrupted_at, time.monotonic()) or interrupted_at
+        still = observer.mouth_still_from(interrupted_at, time.monotonic())
+        results["interrupt_to_silent_ms"].append((silent - interrupted_at) * 1000)
+        if still is not None:
+            results["interrupt_to_still_mouth_ms"].append((still - interrupted_at) * 1000)
+            results["interrupt_to_idle_ms"].append((max(silent, still) - interrupted_at) * 1000)
+        print(f"interrupt {turn + 1}/{turns}: " + ", ".join(f"{k}={v[-1]:.0f}" for k, v in results.items() if "interrupt" in k and v), file=sys.stderr)
 
     observer.close()
     await microphone.close()
@@ -114,8 +154,8 @@ async def measure_turns(server: LiveKitServer, agent_name: str, turns: int) -> d
     return results
 
 
-def print_table(summary: dict[str, dict[str, float | int] | None], overhead: dict[str, float | int] | None) -> None:
-    rows = [*summary.items(), ("pipeline overhead beyond end-of-speech delay", overhead)]
+def print_table(summary: dict[str, dict[str, float | int] | None]) -> None:
+    rows = summary.items()
     print(f"{'metric':<48} {'p50 ms':>8} {'p95 ms':>8} {'min':>8} {'max':>8} {'n':>4}")
     for name, stats in rows:
         if stats is None:
@@ -128,10 +168,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=12)
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--logs", type=Path, help="keep the server and worker logs in this directory")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
-        log_dir = Path(scratch) / "logs"
+        log_dir = args.logs or Path(scratch) / "logs"
         model_dir = build_tiny_whisper(Path(scratch) / "tiny-whisper")
         server = start_livekit_server(log_dir)
         worker = None
@@ -142,7 +183,7 @@ def main() -> None:
                 name="bench",
                 extra_env={"STREAMING_AVATAR_WHISPER_MODEL": str(model_dir)},
             )
-            raw = asyncio.run(measure_turns(server, worker.agent_name, args.turns))
+            raw = asyncio.run(measure_turns(server, worker.agent_name, worker.log_path, args.turns))
         finally:
             if worker is not None:
                 worker.stop()
@@ -150,14 +191,11 @@ def main() -> None:
 
     stalled = raw.pop("stalled_after_interrupt", None)
     summary = {name: percentiles(values) for name, values in raw.items()}
-    delay_ms = end_of_speech_delay_s() * 1000
-    overhead = percentiles([v - delay_ms for v in raw["eos_to_first_audio_ms"]])
-    print_table(summary, overhead)
+    print_table(summary)
     if args.json:
         report = {
             **summary,
-            "end_of_speech_delay_ms": delay_ms,
-            "pipeline_overhead_ms": overhead,
+            "eos": "the worker VAD's end-of-speech event",
             "stalled_after_interrupt": stalled is not None,
             "video_measure": "first received frame whose mouth region moves more than idle motion did",
             "machine": {"platform": platform.platform(), "python": platform.python_version(), "processor": platform.processor()},

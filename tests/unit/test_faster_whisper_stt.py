@@ -193,6 +193,81 @@ async def test_stream_adapter_with_silero_vad(model_dir: Path, speech: np.ndarra
     assert finals[0].alternatives[0].text
 
 
+@pytest.fixture
+def transcribed_seconds(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Duration of the audio of every WhisperModel.transcribe call, in call order."""
+    durations: list[float] = []
+    original = fw_lib.WhisperModel.transcribe
+
+    def spy(self: fw_lib.WhisperModel, audio: np.ndarray, **kwargs: Any) -> Any:
+        durations.append(len(audio) / faster_whisper.stt.SAMPLE_RATE)
+        return original(self, audio, **kwargs)
+
+    monkeypatch.setattr(fw_lib.WhisperModel, "transcribe", spy)
+    return durations
+
+
+async def stream_events(engine: faster_whisper.STT, audio: np.ndarray) -> list[stt.SpeechEvent]:
+    stream = engine.stream()
+    for frame in frames(audio, SPEECH_RATE):
+        stream.push_frame(frame)
+    stream.end_input()
+    return [event async for event in stream]
+
+
+async def test_stream_transcribes_during_the_end_of_speech_silence(
+    model_dir: Path, transcribed_seconds: list[float]
+) -> None:
+    speech = synthesize("Good morning", "en")  # no pause inside, so no early start before the end
+    silence = np.zeros(SPEECH_RATE, dtype=np.int16)
+    vad = silero.VAD.load(min_silence_duration=0.55)
+    engine = faster_whisper.STT(
+        model=str(model_dir), language="en", vad=vad, early_transcription_after=0.2, **CHEAP_DECODING
+    )
+    assert engine.capabilities.streaming
+
+    events = await stream_events(engine, np.concatenate([silence[: SPEECH_RATE // 2], speech, silence, silence]))
+
+    types = [event.type for event in events]
+    assert types == [
+        stt.SpeechEventType.START_OF_SPEECH,
+        stt.SpeechEventType.END_OF_SPEECH,
+        stt.SpeechEventType.FINAL_TRANSCRIPT,
+    ]
+    assert events[2].alternatives[0].text and events[2].alternatives[0].language == "en"
+    # One transcription, of the speech with ~0.2 s of its silence (plus the VAD's 0.5 s prefix
+    # padding): it started before the VAD's 0.55 s of silence ran out, and its result was used.
+    [seconds] = transcribed_seconds
+    spoken = len(speech) / SPEECH_RATE
+    audio_at_end_of_speech = spoken + 0.5 + 0.55
+    assert spoken + 0.2 <= seconds < audio_at_end_of_speech - 0.25
+
+
+async def test_stream_drops_the_early_transcript_when_the_user_goes_on(
+    model_dir: Path, speech: np.ndarray, transcribed_seconds: list[float]
+) -> None:
+    silence = np.zeros(SPEECH_RATE, dtype=np.int16)
+    pause = silence[: SPEECH_RATE * 4 // 10]  # long enough to start early, too short to end the speech
+    vad = silero.VAD.load(min_silence_duration=0.55)
+    engine = faster_whisper.STT(
+        model=str(model_dir), language="en", vad=vad, early_transcription_after=0.2, **CHEAP_DECODING
+    )
+
+    events = await stream_events(engine, np.concatenate([silence[: SPEECH_RATE // 2], speech, pause, speech, silence]))
+
+    types = [event.type for event in events]
+    assert types.count(stt.SpeechEventType.END_OF_SPEECH) == 1
+    assert types.count(stt.SpeechEventType.FINAL_TRANSCRIPT) == 1
+    assert types[-1] == stt.SpeechEventType.FINAL_TRANSCRIPT
+    # The transcript that counts covers both sentences, not the early one of the first.
+    assert transcribed_seconds[-1] > 2 * len(speech) / SPEECH_RATE
+
+
+def test_stream_without_vad_points_to_the_adapter() -> None:
+    with pytest.raises(NotImplementedError, match="vad="):
+        faster_whisper.STT().stream()
+
+
 async def test_missing_local_model_is_a_clear_error(tmp_path: Path, no_network: None) -> None:
     missing = tmp_path / "no-such-model"
     engine = faster_whisper.STT(model=str(missing), **CHEAP_DECODING)

@@ -68,6 +68,7 @@ def test_offline_profile_runs_local_providers_only(monkeypatch: pytest.MonkeyPat
     assert (plan.stt, plan.llm, plan.tts, plan.notices) == (["faster-whisper"], ["scripted"], ["espeak"], [])
     speech = build_stt(plan, metadata, whisper_model_dir=WHISPER_DIR, vad=vad)
     assert isinstance(speech, faster_whisper.STT) and speech.model == WHISPER_DIR
+    assert speech.capabilities.streaming, "Whisper streams with the session's VAD, transcribing early"
     assert isinstance(build_llm(plan, settings, metadata), ScriptedLLM)
     assert isinstance(build_tts(plan, metadata, voices={}), EspeakTTS)
 

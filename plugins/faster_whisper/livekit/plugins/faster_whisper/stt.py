@@ -1,13 +1,15 @@
 """Speech-to-text on a local faster-whisper model.
 
-Whisper transcribes whole utterances, so this STT does not stream. AgentSession
-wraps it in ``stt.StreamAdapter`` with the session's VAD automatically; to
-stream it yourself::
+Whisper transcribes whole utterances. Without a VAD this STT does not stream,
+and AgentSession wraps it in ``stt.StreamAdapter`` with the session's VAD, which
+transcribes after the VAD reports the end of speech. Given a VAD it streams
+itself and transcribes during the end-of-speech silence instead (see
+early_stream.py), so the reply does not wait for Whisper::
 
-    from livekit.agents import stt
     from livekit.plugins import faster_whisper, silero
 
-    streaming_stt = stt.StreamAdapter(stt=faster_whisper.STT(), vad=silero.VAD.load())
+    vad = silero.VAD.load()
+    session = AgentSession(vad=vad, stt=faster_whisper.STT(vad=vad), ...)
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ from livekit.agents import (
 )
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from livekit.agents.utils import is_given
+from livekit.agents.vad import VAD
 
+from .early_stream import EarlyTranscriptionStream
 from .log import logger
 from .models import DEFAULT_MODEL, Device, ModelNotFoundError, load_model
 
@@ -40,6 +44,7 @@ WHISPER_LANGUAGES: frozenset[str] = frozenset(_LANGUAGE_CODES)
 # ISO codes whose Whisper token differs from what LanguageCode normalises to.
 _WHISPER_ALIASES = {"jv": "jw", "iw": "he", "nb": "no", "fil": "tl"}
 DEFAULT_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+DEFAULT_EARLY_TRANSCRIPTION_AFTER = 0.2
 
 
 def whisper_language(language: str | None) -> str | None:
@@ -89,14 +94,23 @@ class STT(stt.STT):
         max_new_tokens: int | None = None,
         initial_prompt: str | None = None,
         vad_filter: bool = False,
+        vad: VAD | None = None,
+        early_transcription_after: float = DEFAULT_EARLY_TRANSCRIPTION_AFTER,
     ) -> None:
         """Create a faster-whisper STT.
 
         The model is loaded on first use (or by ``prewarm()`` / ``load_model()``)
         and shared with every other STT using the same model, device and compute
         type. ``language`` is a BCP-47 tag ("ko", "en-US"); None detects it.
+        With ``vad`` the STT streams, and starts transcribing once the user has
+        been silent for ``early_transcription_after`` seconds (keep it below the
+        VAD's ``min_silence_duration``).
         """
-        super().__init__(capabilities=stt.STTCapabilities(streaming=False, interim_results=False))
+        super().__init__(
+            capabilities=stt.STTCapabilities(streaming=vad is not None, interim_results=False)
+        )
+        self._vad = vad
+        self._early_transcription_after = early_transcription_after
         self._opts = STTOptions(
             model=model,
             device=device,
@@ -144,6 +158,24 @@ class STT(stt.STT):
             )
         except ModelNotFoundError as e:
             logger.error("cannot prewarm faster-whisper: %s", e)
+
+    def stream(
+        self,
+        *,
+        language: NotGivenOr[str] = NOT_GIVEN,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+    ) -> stt.RecognizeStream:
+        if self._vad is None:
+            raise NotImplementedError(
+                "faster_whisper.STT streams only with a VAD: pass vad=, or wrap it in stt.StreamAdapter"
+            )
+        return EarlyTranscriptionStream(
+            self,
+            vad=self._vad,
+            early_after=self._early_transcription_after,
+            language=language,
+            conn_options=conn_options,
+        )
 
     async def _recognize_impl(
         self,

@@ -110,6 +110,7 @@ class AvatarPacer:
         self._generation += 1
         self._executor.submit(self._session.clear)
         unplayed = self._audio_source.queued_duration
+        self._send_waiting_video()
         self._audio_source.clear_queue()
         AUDIO_DROPPED_SECONDS.inc(unplayed + sum(s.samples for s in self._segments) / self._sample_rate)
         pending = [*self._finishing, *self._segments]
@@ -130,16 +131,24 @@ class AvatarPacer:
 
     async def _run(self) -> None:
         clock_start = time.perf_counter()
+        speech_plays_until = 0.0
         while True:
             generation = self._generation
             frame, video, queued_frames = await self._call(self._render)
             speaking = frame.speaking and generation == self._generation and bool(self._segments)
+            if speaking and time.perf_counter() >= speech_plays_until:
+                # Speech after idle: the queue holds only idle silence, and the reply need not wait behind it.
+                self._send_waiting_video()
+                clock_start -= self._audio_source.queued_duration
+                self._audio_source.clear_queue()
             audio = frame.audio if speaking and frame.audio is not None else self._silence
             await self._audio_source.capture_frame(
                 rtc.AudioFrame(audio.tobytes(), self._sample_rate, 1, len(audio))
             )
             # The frame's audio sits at the end of the source's queue: it plays after what is queued before it.
             plays_in = max(0.0, self._audio_source.queued_duration - self.frame_duration)
+            if speaking:
+                speech_plays_until = time.perf_counter() + plays_in + self.frame_duration
             self._video_sink.send(video, self._video_delay(plays_in))
             self.stats.frames += 1
             (self._speech_frames_total if speaking else self._idle_frames_total).inc()
@@ -154,6 +163,11 @@ class AvatarPacer:
                     self._account_speech_frame(plays_in)
             SPEECH_QUEUE_FRAMES.set(queued_frames)
 
+    def _send_waiting_video(self) -> None:
+        """The audio queue is about to be emptied: the frames waiting for that audio go out now, in order."""
+        self._video_sink.flush()
+        self._next_video_at = 0.0
+
     def _render(self) -> tuple[AvatarFrame, Any, int]:
         """On the render thread, in one hop per frame: the frame, its video ready to send, speech still queued."""
         started = time.perf_counter()
@@ -162,10 +176,10 @@ class AvatarPacer:
         return frame, self._video_sink.prepare(frame.image), self._session.queued_frames()
 
     def _video_delay(self, plays_in: float) -> float:
-        """When to send this frame: with its audio, but never before the frames still waiting in the sink.
+        """When to send this frame: with its audio, and at least half a frame after the previous one.
 
-        An interrupt empties the audio queue, so the next frame's audio plays at once; sent at
-        once too, it would overtake earlier frames, and H.264 frames must reach the decoder in order.
+        The sink keeps frames in order whatever their delays; the spacing keeps a shrinking
+        audio queue from bursting frames at the subscriber.
         """
         now = time.perf_counter()
         delay = max(plays_in, self._next_video_at - now)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Protocol
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Generic, Protocol, TypeVar
 
 from livekit import rtc
 
 from .encoders import EncodedUnit, Encoder, apply_feedback
 from .encoders.base import host_rgb
 from .metrics import ENCODE_SECONDS, KEYFRAME_REQUESTS, RATE_UPDATES
+
+T = TypeVar("T")
 
 
 class VideoSink(Protocol):
@@ -29,7 +33,31 @@ class VideoSink(Protocol):
 
     def send(self, prepared: Any, delay_s: float) -> None: ...
 
+    def flush(self) -> None:
+        """Send every frame still waiting for its delay now, in order."""
+
     async def aclose(self) -> None: ...
+
+
+class DelayedSender(Generic[T]):
+    """Sends frames after their delays, always in the order they came (H.264 needs it)."""
+
+    def __init__(self, deliver: Callable[[T], object]) -> None:
+        self._deliver = deliver
+        self._waiting: deque[tuple[asyncio.TimerHandle, T]] = deque()
+
+    def send(self, item: T, delay_s: float) -> None:
+        self._waiting.append((asyncio.get_running_loop().call_later(delay_s, self._deliver_next), item))
+
+    def _deliver_next(self) -> None:
+        if self._waiting:
+            self._deliver(self._waiting.popleft()[1])
+
+    def flush(self) -> None:
+        while self._waiting:
+            timer, item = self._waiting.popleft()
+            timer.cancel()
+            self._deliver(item)
 
 
 class EncodedVideoSink:
@@ -43,6 +71,7 @@ class EncodedVideoSink:
         self.encoder = encoder
         self.source = rtc.EncodedVideoSource(encoder.options.width, encoder.options.height)
         self.frames_rejected = 0
+        self._sender = DelayedSender(self._submit)
 
     def publish_options(self) -> rtc.TrackPublishOptions:
         return rtc.TrackPublishOptions(
@@ -68,7 +97,10 @@ class EncodedVideoSink:
         return unit
 
     def send(self, prepared: EncodedUnit, delay_s: float) -> None:
-        asyncio.get_running_loop().call_later(delay_s, self._submit, prepared)
+        self._sender.send(prepared, delay_s)
+
+    def flush(self) -> None:
+        self._sender.flush()
 
     def _submit(self, unit: EncodedUnit) -> None:
         frame_type = rtc.EncodedFrameType.ENCODED_FRAME_KEY if unit.is_keyframe else rtc.EncodedFrameType.ENCODED_FRAME_DELTA
@@ -96,6 +128,7 @@ class RawVideoSink:
     def __init__(self, width: int, height: int) -> None:
         self.source = rtc.VideoSource(width, height)
         self._width, self._height = width, height
+        self._sender = DelayedSender(self.source.capture_frame)
 
     def publish_options(self) -> rtc.TrackPublishOptions:
         return rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_CAMERA)
@@ -104,7 +137,10 @@ class RawVideoSink:
         return rtc.VideoFrame(self._width, self._height, rtc.VideoBufferType.RGB24, host_rgb(image).tobytes())
 
     def send(self, prepared: rtc.VideoFrame, delay_s: float) -> None:
-        asyncio.get_running_loop().call_later(delay_s, self.source.capture_frame, prepared)
+        self._sender.send(prepared, delay_s)
+
+    def flush(self) -> None:
+        self._sender.flush()
 
     async def aclose(self) -> None:
         await self.source.aclose()
