@@ -1,0 +1,97 @@
+"""The pacer on a real CPU-engine session and a real `rtc.AudioSource`: speech after idle does not
+queue behind idle silence, and video frames reach the sink in order whatever their delays."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from livekit import rtc
+from livekit.plugins.musetalk.engines.base import VideoSpec
+from livekit.plugins.musetalk.engines.cpu import CpuEngine, PreparedPortrait
+from livekit.plugins.musetalk.packs import CACHE_DIR_ENV, load_pack
+from livekit.plugins.musetalk.pacer import AvatarPacer
+from livekit.plugins.musetalk.video_sinks import DelayedSender
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE_RATE = 24000
+SPEC = VideoSpec(width=256, height=256, fps=25)
+QUEUE_MS = 100
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreparedPortrait]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_DIR_ENV, str(tmp_path_factory.mktemp("cache")))
+        yield CpuEngine().prepare(load_pack("default", REPO / "avatars"), SPEC)
+
+
+class SentFrames:
+    """A video sink that keeps what it was given, in arrival order."""
+
+    source: Any = None
+
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+        self._sender = DelayedSender(self.sent.append)
+
+    def publish_options(self) -> rtc.TrackPublishOptions:
+        return rtc.TrackPublishOptions()
+
+    def prepare(self, image: Any) -> Any:
+        return image
+
+    def send(self, prepared: Any, delay_s: float) -> None:
+        self._sender.send(prepared, delay_s)
+
+    def flush(self) -> None:
+        self._sender.flush()
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_speech_after_idle_does_not_wait_behind_idle_silence(prepared: PreparedPortrait) -> None:
+    source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=QUEUE_MS)
+    session = CpuEngine().new_session(prepared, sample_rate=SAMPLE_RATE)
+    pacer = AvatarPacer(session, SPEC, source, SentFrames(), ThreadPoolExecutor(max_workers=1))
+    queued_at_start: list[float] = []
+    pacer.on_playback_started = lambda _at: queued_at_start.append(source.queued_duration)
+    task = asyncio.create_task(pacer.run())
+    try:
+        await asyncio.sleep(0.5)
+        idle_queue = source.queued_duration
+        tone = (8000 * np.sin(np.arange(SAMPLE_RATE // 2) * 2 * np.pi * 220 / SAMPLE_RATE)).astype(np.int16)
+        pacer.push_audio(rtc.AudioFrame(tone.tobytes(), SAMPLE_RATE, 1, len(tone)))
+        pacer.end_segment()
+        for _ in range(100):
+            if queued_at_start:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        pacer.close()
+    # Idle, the source's queue holds more than a frame of silence; the reply's first frame
+    # goes in after that silence is dropped, so only its own audio is queued ahead of it.
+    assert idle_queue > 1.5 * pacer.frame_duration
+    assert queued_at_start and queued_at_start[0] <= pacer.frame_duration + 0.011
+
+
+async def test_delayed_sender_keeps_order_and_flushes() -> None:
+    delivered: list[int] = []
+    sender = DelayedSender(delivered.append)
+    sender.send(1, 0.05)
+    sender.send(2, 0.0)  # due first, still delivered after 1
+    await asyncio.sleep(0.02)
+    assert delivered == [1]
+    sender.send(3, 1.0)
+    sender.send(4, 2.0)
+    sender.flush()
+    assert delivered == [1, 2, 3, 4]
+    await asyncio.sleep(0.06)
+    assert delivered == [1, 2, 3, 4], "flushed frames are not sent twice"
