@@ -3,7 +3,11 @@
 The avatar says syllables separated by pauses ("pa. pa. pa."), so the received
 audio has sharp onsets. For each audio onset (arrival clock of the LiveKit
 Python SDK's AudioStream) the nearest mouth opening in the received video
-(VideoStream arrival clock) gives one offset: positive = video late.
+(VideoStream arrival clock) gives one offset: positive = video late. The
+cross-correlation of the mouth-motion curve with the audio envelope is a second,
+differently biased measure: a frame is held for 40 ms from the middle of its
+audio, which reads as ~+20 ms there, while the mouth's threshold crossing leads
+the audio's (it opens on the first loud part of a frame), which reads early.
 During each reply a second client joins; its first decoded frame needs a
 keyframe, which the encoder makes on the subscriber's request.
 """
@@ -41,6 +45,22 @@ async def late_join_first_frame_ms(server, room_name: str, identity: str) -> tup
     media.stop()
     await room.disconnect()
     return (first - started) * 1000, (first - subscribed[0]) * 1000
+
+
+async def jitter_buffer_ms(room: rtc.Room) -> dict[str, float]:
+    """Mean jitter-buffer delay of the agent's audio and video at this subscriber (WebRTC inbound-rtp stats):
+    how much of the arrival offset the subscriber's own buffering could explain."""
+    delays = {}
+    for participant in room.remote_participants.values():
+        for publication in participant.track_publications.values():
+            if publication.track is None:
+                continue
+            for stats in await publication.track.get_stats():
+                if stats.WhichOneof("stats") == "inbound_rtp":
+                    inbound = stats.inbound_rtp.inbound
+                    kind = "audio" if publication.kind == rtc.TrackKind.KIND_AUDIO else "video"
+                    delays[kind] = round(1000 * inbound.jitter_buffer_delay / max(1, inbound.jitter_buffer_emitted_count), 1)
+    return delays
 
 
 def xcorr_offset_ms(times: np.ndarray, change: np.ndarray, env_times: np.ndarray, env: np.ndarray) -> float:
@@ -100,6 +120,7 @@ async def main() -> None:
             await wait_for(lambda: agent.attributes.get("lk.agent.state") == "speaking", timeout=30, what="speaking")
             await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", timeout=60, what="listening")
             await asyncio.sleep(0.3)
+        jitter_buffers = await jitter_buffer_ms(room)
         media.stop()
     finally:
         await room.disconnect()
@@ -121,6 +142,7 @@ async def main() -> None:
             "xcorr": xcorr_offset_ms(times, change, env_times, env),
         },
         "onsets": {"audio": len(audio_on), "video": len(video_on), "paired": len(offsets_ms)},
+        "subscriber_jitter_buffer_ms": jitter_buffers,
         "soak": drift,
         "late_join_first_frame_ms": summary(list(join_ms)),
         "late_join_subscribed_to_first_frame_ms": summary(list(subscribed_ms)),
@@ -133,6 +155,7 @@ async def main() -> None:
             ("|A/V offset| p95", str(result["av_offset_ms"]["p95_abs"])),
             ("A/V offset by cross-correlation", str(result["av_offset_ms"]["xcorr"])),
             ("onsets paired / audio / video", f"{len(offsets_ms)} / {len(audio_on)} / {len(video_on)}"),
+            ("subscriber jitter buffer audio / video", f"{jitter_buffers.get('audio')} / {jitter_buffers.get('video')}"),
             *(
                 [("A/V offset by cross-correlation, first minute", str(drift["first_minute_xcorr_ms"])),
                  ("A/V offset by cross-correlation, last minute", str(drift["last_minute_xcorr_ms"]))]

@@ -36,6 +36,12 @@ from .video_sinks import VideoSink
 
 T = TypeVar("T")
 
+OPUS_PACKET_S = 0.02
+"""WebRTC sends audio in 20 ms Opus packets, so audio leaves the sender up to a packet after the
+source's queue releases it, and its decoder adds a few ms more; an encoded video frame goes out at
+once. Video waits this much longer to stay with its audio (bench/av_sync.py: onset offset mean
+−29 → −10 ms with it)."""
+
 
 @dataclass
 class _Segment:
@@ -149,7 +155,8 @@ class AvatarPacer:
             plays_in = max(0.0, self._audio_source.queued_duration - self.frame_duration)
             if speaking:
                 speech_plays_until = time.perf_counter() + plays_in + self.frame_duration
-            self._video_sink.send(video, self._video_delay(plays_in))
+            # The frame shows its whole frame of audio, so it goes out when the middle of that audio plays.
+            self._video_sink.send(video, self._video_delay(plays_in + self.frame_duration / 2 + OPUS_PACKET_S))
             self.stats.frames += 1
             (self._speech_frames_total if speaking else self._idle_frames_total).inc()
             # Behind the media clock by more than the audio queue can hide: the stream stutters.
