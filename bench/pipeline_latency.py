@@ -21,8 +21,9 @@ its microphone, and measures:
   trip of the microphone audio to the worker).
 - interrupt_to_idle_ms: `interrupt` RPC sent → the avatar silent and idle at the
   participant: the later of interrupt_to_silent_ms (arrival of the last loud
-  agent audio frame after the RPC) and interrupt_to_still_mouth_ms (first frame
-  from which the mouth region stays as still as it is a second later). Measured
+  agent audio frame after the RPC) and interrupt_to_still_mouth_ms (arrival of
+  the frame that brought the mouth to rest: the last one whose mouth box moved
+  from the frame before more than it did while idle before the first turn). Measured
   on replies to `lk.chat` messages, interrupted while audibly speaking after
   half a second of the reply.
 
@@ -47,7 +48,8 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
 from livekit import rtc  # noqa: E402
-from support.rooms import agent_participant, wait_for  # noqa: E402
+from support.lipsync import default_mouth_box  # noqa: E402
+from support.rooms import ReceivedMedia, agent_participant, record_agent, wait_for  # noqa: E402
 from support.stack import LiveKitServer, start_livekit_server, start_worker  # noqa: E402
 from support.tiny_whisper import build_tiny_whisper  # noqa: E402
 from support.voice_client import AgentObserver, Microphone, resample, trim_silence  # noqa: E402
@@ -74,6 +76,20 @@ def percentiles(values: list[float]) -> dict[str, float | int] | None:
     }
 
 
+def mouth_still_from(media: ReceivedMedia, start: float, idle_motion: float) -> float:
+    """Arrival of the frame after `start` that brought the mouth to rest: the last one that moved more
+    from its predecessor than the mouth did while idle (twice the idle maximum, plus one grey level)."""
+    times = np.array([t for t, _, _ in media.video])
+    moving = times[(times >= start) & (frame_motion(media) > 2 * idle_motion + 1)]
+    return float(moving[-1]) if len(moving) else start
+
+
+def frame_motion(media: ReceivedMedia) -> np.ndarray:
+    """Mean |difference| of each received mouth crop from the one before it (0 for the first)."""
+    crops = [img.astype(np.float32) for _, _, img in media.video]
+    return np.array([0.0] + [float(np.abs(b - a).mean()) for a, b in zip(crops, crops[1:])])
+
+
 def vad_end_times(worker_log: Path) -> list[float]:
     """Wall-clock VAD end of every replied-to user turn, from the worker's "turn latency" lines."""
     times = []
@@ -90,12 +106,15 @@ async def measure_turns(server: LiveKitServer, agent_name: str, worker_log: Path
     room_name = f"bench-pipeline-{int(time.time())}"
     await room.connect(server.url, server.token(room_name, "bench-user"))
     observer = AgentObserver(room)
+    x0, y0, x1, y1 = default_mouth_box()
+    mouths = record_agent(room, crop=(x0, y0, x1, y1))
     microphone = Microphone(room)
     await microphone.publish()
     await server.dispatch(agent_name, room_name, '{"language": "en"}')
     agent = await wait_for(lambda: agent_participant(room), timeout=30, what="agent")
     await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", timeout=30, what="agent listening")
     await asyncio.sleep(SETTLE_S)
+    idle_from = time.monotonic() - SETTLE_S
     speech = resample(trim_silence(synthesize(UTTERANCE, "en")), SPEECH_RATE)
 
     results: dict[str, list[float]] = {
@@ -141,14 +160,15 @@ async def measure_turns(server: LiveKitServer, agent_name: str, worker_log: Path
         await wait_for(lambda: observer.state_since("listening", interrupted_at), what="agent listening")
         await asyncio.sleep(SETTLE_S)
         silent = observer.last_loud_audio_between(interrupted_at, time.monotonic()) or interrupted_at
-        still = observer.mouth_still_from(interrupted_at, time.monotonic())
+        idle_motion = float(frame_motion(mouths)[[idle_from <= t < idle_from + SETTLE_S for t, _, _ in mouths.video]][1:].max())
+        still = mouth_still_from(mouths, interrupted_at, idle_motion)
         results["interrupt_to_silent_ms"].append((silent - interrupted_at) * 1000)
-        if still is not None:
-            results["interrupt_to_still_mouth_ms"].append((still - interrupted_at) * 1000)
-            results["interrupt_to_idle_ms"].append((max(silent, still) - interrupted_at) * 1000)
+        results["interrupt_to_still_mouth_ms"].append((still - interrupted_at) * 1000)
+        results["interrupt_to_idle_ms"].append((max(silent, still) - interrupted_at) * 1000)
         print(f"interrupt {turn + 1}/{turns}: " + ", ".join(f"{k}={v[-1]:.0f}" for k, v in results.items() if "interrupt" in k and v), file=sys.stderr)
 
     observer.close()
+    mouths.stop()
     await microphone.close()
     await room.disconnect()
     return results

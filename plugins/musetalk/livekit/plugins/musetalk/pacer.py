@@ -155,8 +155,10 @@ class AvatarPacer:
             plays_in = max(0.0, self._audio_source.queued_duration - self.frame_duration)
             if speaking:
                 speech_plays_until = time.perf_counter() + plays_in + self.frame_duration
-            # The frame shows its whole frame of audio, so it goes out when the middle of that audio plays.
-            self._video_sink.send(video, self._video_delay(plays_in + self.frame_duration / 2 + OPUS_PACKET_S))
+            # A speech frame shows its whole frame of audio, so it goes out when the middle of that audio
+            # plays; idle frames have nothing to match and go at once (an interrupted avatar idles sooner).
+            sync = self.frame_duration / 2 + OPUS_PACKET_S if speaking else 0.0
+            self._video_sink.send(video, self._video_delay(plays_in + sync))
             self.stats.frames += 1
             (self._speech_frames_total if speaking else self._idle_frames_total).inc()
             # Behind the media clock by more than the audio queue can hide: the stream stutters.
