@@ -22,8 +22,9 @@ its microphone, and measures:
 - interrupt_to_idle_ms: `interrupt` RPC sent → the avatar silent and idle at the
   participant: the later of interrupt_to_silent_ms (arrival of the last loud
   agent audio frame after the RPC) and interrupt_to_still_mouth_ms (arrival of
-  the frame that brought the mouth to rest: the last one whose mouth box moved
-  from the frame before more than it did while idle before the first turn). Measured
+  the frame that brought the mouth to rest: the one before the first 200 ms in
+  which the mouth box moves from frame to frame no more than it did while idle
+  before the first turn). Measured
   on replies to `lk.chat` messages, interrupted while audibly speaking after
   half a second of the reply.
 
@@ -76,12 +77,17 @@ def percentiles(values: list[float]) -> dict[str, float | int] | None:
     }
 
 
-def mouth_still_from(media: ReceivedMedia, start: float, idle_motion: float) -> float:
-    """Arrival of the frame after `start` that brought the mouth to rest: the last one that moved more
-    from its predecessor than the mouth did while idle (twice the idle maximum, plus one grey level)."""
+def mouth_still_from(media: ReceivedMedia, start: float, idle_motion: float, run: int = 5) -> float | None:
+    """Arrival of the frame after `start` that brought the mouth to rest: the one before the first run of
+    `run` frames that each move from their predecessor no more than the mouth did while idle (twice the idle
+    maximum, plus one grey level). A lone later blip (an idle keyframe's coding noise) does not count."""
     times = np.array([t for t, _, _ in media.video])
-    moving = times[(times >= start) & (frame_motion(media) > 2 * idle_motion + 1)]
-    return float(moving[-1]) if len(moving) else start
+    after = times >= start
+    times, still = times[after], (frame_motion(media) <= 2 * idle_motion + 1)[after]
+    for i in range(len(still) - run + 1):
+        if still[i : i + run].all():
+            return float(times[i - 1]) if i else start
+    return None
 
 
 def frame_motion(media: ReceivedMedia) -> np.ndarray:
@@ -163,8 +169,9 @@ async def measure_turns(server: LiveKitServer, agent_name: str, worker_log: Path
         idle_motion = float(frame_motion(mouths)[[idle_from <= t < idle_from + SETTLE_S for t, _, _ in mouths.video]][1:].max())
         still = mouth_still_from(mouths, interrupted_at, idle_motion)
         results["interrupt_to_silent_ms"].append((silent - interrupted_at) * 1000)
-        results["interrupt_to_still_mouth_ms"].append((still - interrupted_at) * 1000)
-        results["interrupt_to_idle_ms"].append((max(silent, still) - interrupted_at) * 1000)
+        if still is not None:
+            results["interrupt_to_still_mouth_ms"].append((still - interrupted_at) * 1000)
+            results["interrupt_to_idle_ms"].append((max(silent, still) - interrupted_at) * 1000)
         print(f"interrupt {turn + 1}/{turns}: " + ", ".join(f"{k}={v[-1]:.0f}" for k, v in results.items() if "interrupt" in k and v), file=sys.stderr)
 
     observer.close()
