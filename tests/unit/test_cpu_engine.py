@@ -136,6 +136,29 @@ def test_clear_empties_the_queue_and_the_next_frame_is_idle_and_closed(prepared:
     assert np.array_equal(region(frame, prepared.rig.mouth_box), closed)
 
 
+def test_hold_pauses_speech_where_it_is_and_resumes_it(prepared: PreparedPortrait) -> None:
+    s = session(prepared)
+    speech = speech_like(1.0)
+    s.push_audio(speech)
+    first = [s.next_frame() for _ in range(5)]
+    s.hold(True)
+    held = [s.next_frame() for _ in range(10)]
+    assert all(not f.speaking and f.audio is None for f in held)
+    assert s.queued_frames() == 25 - 5, "held speech is kept, not dropped"
+    s.hold(False)
+    rest = drain(s)
+    played = np.concatenate([f.audio for f in first + rest if f.audio is not None])
+    assert np.array_equal(played, speech), "after the pause the reply goes on from where it stopped"
+
+
+def test_clear_releases_a_hold(prepared: PreparedPortrait) -> None:
+    s = session(prepared)
+    s.hold(True)
+    s.clear()
+    s.push_audio(speech_like(0.2))
+    assert s.next_frame().speaking
+
+
 def test_idle_animation_is_deterministic_per_seed(prepared: PreparedPortrait) -> None:
     def poses(seed: int) -> list[object]:
         s = session(prepared, head_motion_px=1.6, blinks=True, seed=seed)

@@ -98,6 +98,23 @@ def test_rendered_frames_change_only_inside_the_blend_mask(
     assert np.array_equal(frames[-1].image, source)  # idle: the portrait itself
 
 
+def test_held_session_idles_and_keeps_its_speech(engine: MuseTalkEngine, prepared: list[PreparedAvatar]) -> None:
+    session = engine.new_session(prepared[0], sample_rate=RATE)
+    speech = _speech(seed=3)
+    session.push_audio(speech)
+    session.end_segment()
+    first = session.next_frame()
+    session.hold(True)
+    held = [session.next_frame() for _ in range(3)]
+    session.hold(False)
+    rest = [session.next_frame() for _ in range(SPEECH_FRAMES)]
+    session.close()
+    assert first.speaking and not any(f.speaking for f in held)
+    assert [f.speaking for f in rest] == [True] * (SPEECH_FRAMES - 1) + [False]
+    played = np.concatenate([f.audio for f in [first, *rest] if f.audio is not None])
+    assert np.array_equal(played, speech)
+
+
 def test_rendering_is_deterministic(engine: MuseTalkEngine, prepared: list[PreparedAvatar]) -> None:
     first = _speak(engine, prepared[0], seed=2)
     second = _speak(engine, prepared[0], seed=2)

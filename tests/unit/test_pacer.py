@@ -95,3 +95,33 @@ async def test_delayed_sender_keeps_order_and_flushes() -> None:
     assert delivered == [1, 2, 3, 4]
     await asyncio.sleep(0.06)
     assert delivered == [1, 2, 3, 4], "flushed frames are not sent twice"
+
+
+async def test_pause_holds_the_reply_and_resume_finishes_it(prepared: PreparedPortrait) -> None:
+    source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=QUEUE_MS)
+    session = CpuEngine().new_session(prepared, sample_rate=SAMPLE_RATE)
+    pacer = AvatarPacer(session, SPEC, source, SentFrames(), ThreadPoolExecutor(max_workers=1))
+    finished: list[tuple[float, bool]] = []
+    pacer.on_playback_finished = lambda position, interrupted: finished.append((position, interrupted))
+    task = asyncio.create_task(pacer.run())
+    try:
+        tone = (8000 * np.sin(np.arange(SAMPLE_RATE) * 2 * np.pi * 220 / SAMPLE_RATE)).astype(np.int16)
+        pacer.push_audio(rtc.AudioFrame(tone.tobytes(), SAMPLE_RATE, 1, len(tone)))
+        pacer.end_segment()
+        await asyncio.sleep(0.3)
+        pacer.pause()
+        await asyncio.sleep(0.1)
+        spoken_at_pause = pacer.stats.speech_frames
+        await asyncio.sleep(0.4)
+        assert pacer.stats.speech_frames == spoken_at_pause, "no speech goes out while paused"
+        assert 0 < spoken_at_pause < 25
+        pacer.resume()
+        for _ in range(300):
+            if finished:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        pacer.close()
+    assert pacer.stats.speech_frames == 25
+    assert finished == [(1.0, False)], "the whole second played, not interrupted"

@@ -17,7 +17,7 @@ class AvatarAudioOutput(AudioOutput):
     def __init__(self, pacer: AvatarPacer, *, sample_rate: int) -> None:
         super().__init__(
             label="musetalk.AvatarSession",
-            capabilities=AudioOutputCapabilities(pause=False),
+            capabilities=AudioOutputCapabilities(pause=True),
             sample_rate=sample_rate,
         )
         self._pacer = pacer
@@ -33,6 +33,14 @@ class AvatarAudioOutput(AudioOutput):
     def flush(self) -> None:
         super().flush()
         self._pacer.end_segment()
+
+    def pause(self) -> None:
+        super().pause()
+        self._pacer.pause()
+
+    def resume(self) -> None:
+        super().resume()
+        self._pacer.resume()
 
     def clear_buffer(self) -> None:
         self._pacer.interrupt()

@@ -111,6 +111,13 @@ class AvatarPacer:
             self._segments[-1].closed = True
             self._executor.submit(self._session.end_segment)
 
+    def pause(self) -> None:
+        """Hold the reply where it is: idle frames and silence until resume(); what is queued still plays."""
+        self._executor.submit(self._session.hold, True)
+
+    def resume(self) -> None:
+        self._executor.submit(self._session.hold, False)
+
     def interrupt(self) -> None:
         """Drop queued speech now; the next frame is idle and the rest of the audio never plays."""
         self._generation += 1

@@ -61,8 +61,11 @@ class LipSyncSession(Protocol):
     def queued_frames(self) -> int:
         """Whole frames of speech audio waiting to be rendered."""
 
+    def hold(self, held: bool) -> None:
+        """Pause (True) or resume (False): while held, frames are idle and queued speech waits."""
+
     def clear(self) -> None:
-        """Interrupt: drop queued audio; the next frame is idle with the mouth closed."""
+        """Interrupt: drop queued audio (and any hold); the next frame is idle with the mouth closed."""
 
     def close(self) -> None: ...
 

@@ -41,6 +41,7 @@ class CpuSession:
         self._queued_samples = 0
         self._frame_index = 0
         self._lock = threading.Lock()
+        self._held = False
         self._closed = False
 
     def push_audio(self, pcm: np.ndarray) -> None:
@@ -62,7 +63,7 @@ class CpuSession:
     def next_frame(self) -> AvatarFrame:
         with self._lock:
             self._ensure_open()
-            audio = self._take_frame_audio()
+            audio = None if self._held else self._take_frame_audio()
         mouth = self._mouth.speech_frame(audio) if audio is not None else self._mouth.silent_frame()
         blink = self._blinks.next() if self._blinks else 0.0
         pose = FacePose(mouth=mouth, blink=blink, head=self._head.pose(self._frame_index, mouth.open))
@@ -74,10 +75,15 @@ class CpuSession:
         with self._lock:
             return self._queued_samples // self.samples_per_frame
 
+    def hold(self, held: bool) -> None:
+        with self._lock:
+            self._held = held
+
     def clear(self) -> None:
         with self._lock:
             self._queue.clear()
             self._queued_samples = 0
+            self._held = False
             self._mouth.reset()
 
     def close(self) -> None:

@@ -62,6 +62,7 @@ class MuseTalkSession:
         self._utterances: deque[_Utterance] = deque()
         self._position = 0  # in the avatar's ping-pong cycle
         self._lock = threading.Lock()
+        self._held = False
         self._closed = False
         scheduler.attach()
 
@@ -90,7 +91,7 @@ class MuseTalkSession:
             self._ensure_open()
             frame = self._avatar.cycle[self._position]
             self._position = (self._position + 1) % len(self._avatar.cycle)
-            utterance = self._next_speech()
+            utterance = None if self._held else self._next_speech()
             if utterance is None:
                 return AvatarFrame(image=self._output(self._avatar.frames[frame]), audio=None, speaking=False)
             index = utterance.shown
@@ -107,9 +108,14 @@ class MuseTalkSession:
         with self._lock:
             return sum(u.samples // self.samples_per_frame - u.shown for u in self._utterances)
 
+    def hold(self, held: bool) -> None:
+        with self._lock:
+            self._held = held
+
     def clear(self) -> None:
         with self._lock:
             self._utterances.clear()
+            self._held = False
 
     def close(self) -> None:
         with self._lock:
