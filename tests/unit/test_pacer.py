@@ -49,8 +49,8 @@ class SentFrames:
     def send(self, prepared: Any, delay_s: float) -> None:
         self._sender.send(prepared, delay_s)
 
-    def flush(self) -> None:
-        self._sender.flush()
+    def hurry(self, spacing_s: float) -> int:
+        return self._sender.hurry(spacing_s)
 
     async def aclose(self) -> None:
         pass
@@ -82,19 +82,22 @@ async def test_speech_after_idle_does_not_wait_behind_idle_silence(prepared: Pre
     assert queued_at_start and queued_at_start[0] <= pacer.frame_duration + 0.011
 
 
-async def test_delayed_sender_keeps_order_and_flushes() -> None:
+async def test_delayed_sender_keeps_order_and_hurries_without_a_burst() -> None:
     delivered: list[int] = []
     sender = DelayedSender(delivered.append)
     sender.send(1, 0.05)
     sender.send(2, 0.0)  # due first, still delivered after 1
     await asyncio.sleep(0.02)
     assert delivered == [1]
-    sender.send(3, 1.0)
-    sender.send(4, 2.0)
-    sender.flush()
+    sender.send(3, 5.0)
+    sender.send(4, 5.0)
+    assert sender.hurry(0.05) == 3
+    await asyncio.sleep(0.02)
+    assert delivered == [1, 2], "hurried frames go one at a time, not in a burst"
+    await asyncio.sleep(0.15)
     assert delivered == [1, 2, 3, 4]
-    await asyncio.sleep(0.06)
-    assert delivered == [1, 2, 3, 4], "flushed frames are not sent twice"
+    await asyncio.sleep(0.05)
+    assert delivered == [1, 2, 3, 4], "no frame is sent twice"
 
 
 async def test_pause_holds_the_reply_and_resume_finishes_it(prepared: PreparedPortrait) -> None:

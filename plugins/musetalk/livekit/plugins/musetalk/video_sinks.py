@@ -33,8 +33,9 @@ class VideoSink(Protocol):
 
     def send(self, prepared: Any, delay_s: float) -> None: ...
 
-    def flush(self) -> None:
-        """Send every frame still waiting for its delay now, in order."""
+    def hurry(self, spacing_s: float) -> int:
+        """Send the frames still waiting for their delay sooner: the first now, then one every `spacing_s`.
+        Returns how many there were."""
 
     async def aclose(self) -> None: ...
 
@@ -53,11 +54,23 @@ class DelayedSender(Generic[T]):
         if self._waiting:
             self._deliver(self._waiting.popleft()[1])
 
-    def flush(self) -> None:
+    def hurry(self, spacing_s: float) -> int:
+        """Reschedule every waiting frame: the first now, then one every `spacing_s`; how many there were.
+
+        Not all at once: a burst of frames with nearly equal capture times can make the
+        subscriber's WebRTC drop some, and the picture stays corrupt until the next keyframe.
+        """
+        loop = asyncio.get_running_loop()
+        waiting = [item for _, item in self._waiting]
+        self.cancel()
+        for index, item in enumerate(waiting):
+            self._waiting.append((loop.call_later(index * spacing_s, self._deliver_next), item))
+        return len(waiting)
+
+    def cancel(self) -> None:
+        """Forget every waiting frame (the source is closing)."""
         while self._waiting:
-            timer, item = self._waiting.popleft()
-            timer.cancel()
-            self._deliver(item)
+            self._waiting.popleft()[0].cancel()
 
 
 class EncodedVideoSink:
@@ -99,8 +112,8 @@ class EncodedVideoSink:
     def send(self, prepared: EncodedUnit, delay_s: float) -> None:
         self._sender.send(prepared, delay_s)
 
-    def flush(self) -> None:
-        self._sender.flush()
+    def hurry(self, spacing_s: float) -> int:
+        return self._sender.hurry(spacing_s)
 
     def _submit(self, unit: EncodedUnit) -> None:
         frame_type = rtc.EncodedFrameType.ENCODED_FRAME_KEY if unit.is_keyframe else rtc.EncodedFrameType.ENCODED_FRAME_DELTA
@@ -118,6 +131,7 @@ class EncodedVideoSink:
             self.frames_rejected += 1
 
     async def aclose(self) -> None:
+        self._sender.cancel()
         self.encoder.close()
         await self.source.aclose()
 
@@ -139,8 +153,9 @@ class RawVideoSink:
     def send(self, prepared: rtc.VideoFrame, delay_s: float) -> None:
         self._sender.send(prepared, delay_s)
 
-    def flush(self) -> None:
-        self._sender.flush()
+    def hurry(self, spacing_s: float) -> int:
+        return self._sender.hurry(spacing_s)
 
     async def aclose(self) -> None:
+        self._sender.cancel()
         await self.source.aclose()
