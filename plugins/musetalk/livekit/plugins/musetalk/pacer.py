@@ -163,7 +163,7 @@ class AvatarPacer:
             if speaking:
                 speech_plays_until = time.perf_counter() + plays_in + self.frame_duration
             # A speech frame shows its whole frame of audio, so it goes out when the middle of that audio
-            # plays; idle frames have nothing to match and go at once (an interrupted avatar idles sooner).
+            # plays; idle frames have no speech to match and go with their silence, without the offset.
             sync = self.frame_duration / 2 + OPUS_PACKET_S if speaking else 0.0
             self._video_sink.send(video, self._video_delay(plays_in + sync))
             self.stats.frames += 1

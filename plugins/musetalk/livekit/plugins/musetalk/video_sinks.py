@@ -55,16 +55,18 @@ class DelayedSender(Generic[T]):
             self._deliver(self._waiting.popleft()[1])
 
     def hurry(self, spacing_s: float) -> int:
-        """Reschedule every waiting frame: the first now, then one every `spacing_s`; how many there were.
+        """Reschedule the waiting frames: the first now, then one every `spacing_s` (none later than it
+        was due); how many there were.
 
         Not all at once: a burst of frames with nearly equal capture times can make the
         subscriber's WebRTC drop some, and the picture stays corrupt until the next keyframe.
         """
         loop = asyncio.get_running_loop()
-        waiting = [item for _, item in self._waiting]
+        waiting = [(timer.when() - loop.time(), item) for timer, item in self._waiting]
         self.cancel()
-        for index, item in enumerate(waiting):
-            self._waiting.append((loop.call_later(index * spacing_s, self._deliver_next), item))
+        for index, (due_in, item) in enumerate(waiting):
+            delay = min(due_in, index * spacing_s)
+            self._waiting.append((loop.call_later(delay, self._deliver_next), item))
         return len(waiting)
 
     def cancel(self) -> None:
