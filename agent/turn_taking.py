@@ -33,4 +33,3 @@ TURN_HANDLING: TurnHandlingOptions = {
         "false_interruption_timeout": 2.0,
     },
 }
-
