@@ -4,7 +4,8 @@ queue behind idle silence, and video frames reach the sink in order whatever the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from livekit.plugins.musetalk.engines.cpu import CpuEngine, PreparedPortrait
 from livekit.plugins.musetalk.packs import CACHE_DIR_ENV, load_pack
 from livekit.plugins.musetalk.pacer import AvatarPacer
 from livekit.plugins.musetalk.video_sinks import DelayedSender
+from support.rooms import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_RATE = 24000
@@ -56,30 +58,39 @@ class SentFrames:
         pass
 
 
-async def test_speech_after_idle_does_not_wait_behind_idle_silence(prepared: PreparedPortrait) -> None:
+@asynccontextmanager
+async def running_pacer(prepared: PreparedPortrait) -> AsyncIterator[tuple[AvatarPacer, rtc.AudioSource]]:
     source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=QUEUE_MS)
     session = CpuEngine().new_session(prepared, sample_rate=SAMPLE_RATE)
     pacer = AvatarPacer(session, SPEC, source, SentFrames(), ThreadPoolExecutor(max_workers=1))
-    queued_at_start: list[float] = []
-    pacer.on_playback_started = lambda _at: queued_at_start.append(source.queued_duration)
     task = asyncio.create_task(pacer.run())
     try:
-        await asyncio.sleep(0.5)
-        idle_queue = source.queued_duration
-        tone = (8000 * np.sin(np.arange(SAMPLE_RATE // 2) * 2 * np.pi * 220 / SAMPLE_RATE)).astype(np.int16)
-        pacer.push_audio(rtc.AudioFrame(tone.tobytes(), SAMPLE_RATE, 1, len(tone)))
-        pacer.end_segment()
-        for _ in range(100):
-            if queued_at_start:
-                break
-            await asyncio.sleep(0.01)
+        yield pacer, source
     finally:
         task.cancel()
         pacer.close()
+
+
+def say(pacer: AvatarPacer, seconds: float) -> None:
+    """One segment of a loud 220 Hz tone."""
+    samples = np.arange(int(SAMPLE_RATE * seconds))
+    tone = (8000 * np.sin(samples * 2 * np.pi * 220 / SAMPLE_RATE)).astype(np.int16)
+    pacer.push_audio(rtc.AudioFrame(tone.tobytes(), SAMPLE_RATE, 1, len(tone)))
+    pacer.end_segment()
+
+
+async def test_speech_after_idle_does_not_wait_behind_idle_silence(prepared: PreparedPortrait) -> None:
+    async with running_pacer(prepared) as (pacer, source):
+        queued_at_start: list[float] = []
+        pacer.on_playback_started = lambda _at: queued_at_start.append(source.queued_duration)
+        await asyncio.sleep(0.5)
+        idle_queue = source.queued_duration
+        say(pacer, 0.5)
+        await wait_for(lambda: queued_at_start, timeout=1, interval=0.01, what="playback started")
     # Idle, the source's queue holds more than a frame of silence; the reply's first frame
     # goes in after that silence is dropped, so only its own audio is queued ahead of it.
     assert idle_queue > 1.5 * pacer.frame_duration
-    assert queued_at_start and queued_at_start[0] <= pacer.frame_duration + 0.011
+    assert queued_at_start[0] <= pacer.frame_duration + 0.011
 
 
 async def test_delayed_sender_keeps_order_and_hurries_without_a_burst() -> None:
@@ -101,16 +112,10 @@ async def test_delayed_sender_keeps_order_and_hurries_without_a_burst() -> None:
 
 
 async def test_pause_holds_the_reply_and_resume_finishes_it(prepared: PreparedPortrait) -> None:
-    source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=QUEUE_MS)
-    session = CpuEngine().new_session(prepared, sample_rate=SAMPLE_RATE)
-    pacer = AvatarPacer(session, SPEC, source, SentFrames(), ThreadPoolExecutor(max_workers=1))
-    finished: list[tuple[float, bool]] = []
-    pacer.on_playback_finished = lambda position, interrupted: finished.append((position, interrupted))
-    task = asyncio.create_task(pacer.run())
-    try:
-        tone = (8000 * np.sin(np.arange(SAMPLE_RATE) * 2 * np.pi * 220 / SAMPLE_RATE)).astype(np.int16)
-        pacer.push_audio(rtc.AudioFrame(tone.tobytes(), SAMPLE_RATE, 1, len(tone)))
-        pacer.end_segment()
+    async with running_pacer(prepared) as (pacer, _source):
+        finished: list[tuple[float, bool]] = []
+        pacer.on_playback_finished = lambda position, interrupted: finished.append((position, interrupted))
+        say(pacer, 1.0)
         await asyncio.sleep(0.3)
         pacer.pause()
         await asyncio.sleep(0.1)
@@ -119,12 +124,6 @@ async def test_pause_holds_the_reply_and_resume_finishes_it(prepared: PreparedPo
         assert pacer.stats.speech_frames == spoken_at_pause, "no speech goes out while paused"
         assert 0 < spoken_at_pause < 25
         pacer.resume()
-        for _ in range(300):
-            if finished:
-                break
-            await asyncio.sleep(0.01)
-    finally:
-        task.cancel()
-        pacer.close()
+        await wait_for(lambda: finished, timeout=3, interval=0.01, what="playback finished")
     assert pacer.stats.speech_frames == 25
     assert finished == [(1.0, False)], "the whole second played, not interrupted"
