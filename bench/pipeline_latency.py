@@ -120,7 +120,9 @@ async def measure_turns(server: LiveKitServer, agent_name: str, worker_log: Path
     agent = await wait_for(lambda: agent_participant(room), timeout=30, what="agent")
     await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", timeout=30, what="agent listening")
     await asyncio.sleep(SETTLE_S)
-    idle_from = time.monotonic() - SETTLE_S
+    idle_since = time.monotonic() - SETTLE_S
+    idle = np.array([t >= idle_since for t, _, _ in mouths.video])
+    idle_motion = float(frame_motion(mouths)[idle][1:].max())  # the mouth over the second of idle just recorded
     speech = resample(trim_silence(synthesize(UTTERANCE, "en")), SPEECH_RATE)
 
     results: dict[str, list[float]] = {
@@ -166,7 +168,6 @@ async def measure_turns(server: LiveKitServer, agent_name: str, worker_log: Path
         await wait_for(lambda: observer.state_since("listening", interrupted_at), what="agent listening")
         await asyncio.sleep(SETTLE_S)
         silent = observer.last_loud_audio_between(interrupted_at, time.monotonic()) or interrupted_at
-        idle_motion = float(frame_motion(mouths)[[idle_from <= t < idle_from + SETTLE_S for t, _, _ in mouths.video]][1:].max())
         still = mouth_still_from(mouths, interrupted_at, idle_motion)
         results["interrupt_to_silent_ms"].append((silent - interrupted_at) * 1000)
         if still is not None:
