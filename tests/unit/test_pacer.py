@@ -1,5 +1,6 @@
 """The pacer on a real CPU-engine session and a real `rtc.AudioSource`: speech after idle does not
-queue behind idle silence, and video frames reach the sink in order whatever their delays."""
+queue behind idle silence, video frames reach the sink in order whatever their delays, and the frames
+waiting for audio that an interrupt drops are dropped with it."""
 
 from __future__ import annotations
 
@@ -39,36 +40,37 @@ class SentFrames:
     source: Any = None
 
     def __init__(self) -> None:
+        self.given: list[Any] = []
         self.sent: list[Any] = []
         self._sender = DelayedSender(self.sent.append)
 
     def publish_options(self) -> rtc.TrackPublishOptions:
         return rtc.TrackPublishOptions()
 
-    def prepare(self, image: Any) -> Any:
-        return image
+    def send(self, image: Any, delay_s: float) -> None:
+        self.given.append(image)
+        self._sender.send(image, delay_s)
 
-    def send(self, prepared: Any, delay_s: float) -> None:
-        self._sender.send(prepared, delay_s)
-
-    def hurry(self, spacing_s: float) -> int:
-        return self._sender.hurry(spacing_s)
+    def drop_waiting(self) -> int:
+        return self._sender.drop_waiting()
 
     async def aclose(self) -> None:
-        pass
+        self._sender.close()
 
 
 @asynccontextmanager
 async def running_pacer(prepared: PreparedPortrait) -> AsyncIterator[tuple[AvatarPacer, rtc.AudioSource]]:
     source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=QUEUE_MS)
     session = CpuEngine().new_session(prepared, sample_rate=SAMPLE_RATE)
-    pacer = AvatarPacer(session, SPEC, source, SentFrames(), ThreadPoolExecutor(max_workers=1))
+    sink = SentFrames()
+    pacer = AvatarPacer(session, SPEC, source, sink, ThreadPoolExecutor(max_workers=1))
     task = asyncio.create_task(pacer.run())
     try:
         yield pacer, source
     finally:
         task.cancel()
         pacer.close()
+        await sink.aclose()
 
 
 def say(pacer: AvatarPacer, seconds: float) -> None:
@@ -93,23 +95,43 @@ async def test_speech_after_idle_does_not_wait_behind_idle_silence(prepared: Pre
     assert queued_at_start[0] <= pacer.frame_duration + 0.011
 
 
-async def test_delayed_sender_keeps_order_and_hurries_without_a_burst() -> None:
+async def test_delayed_sender_keeps_order_and_drops_what_waits() -> None:
     delivered: list[int] = []
     sender = DelayedSender(delivered.append)
-    sender.send(1, 0.05)
-    sender.send(2, 0.0)  # due first, still delivered after 1
-    await asyncio.sleep(0.02)
-    assert delivered == [1]
-    sender.send(3, 5.0)
-    sender.send(4, 5.0)
-    assert sender.hurry(0.05) == 3
-    await asyncio.sleep(0.02)
-    assert delivered == [1, 2], "hurried frames go one at a time, not in a burst"
-    await asyncio.sleep(0.15)
-    assert delivered == [1, 2, 3, 4]
+    try:
+        sender.send(1, 0.05)
+        sender.send(2, 0.0)  # due first, still delivered after 1
+        await asyncio.sleep(0.02)
+        assert delivered == []
+        await wait_for(lambda: delivered == [1, 2], timeout=1, interval=0.005, what="both delivered")
+        sender.send(3, 5.0)
+        sender.send(4, 5.0)
+        assert sender.drop_waiting() == 2
+        sender.send(5, 0.0)
+        await wait_for(lambda: len(delivered) == 3, timeout=1, interval=0.005, what="the next item")
+        assert delivered == [1, 2, 5], "dropped items are never delivered"
+    finally:
+        sender.close()
+    sender.send(6, 0.0)
     await asyncio.sleep(0.05)
-    assert delivered == [1, 2, 3, 4], "no frame is sent twice"
+    assert delivered == [1, 2, 5], "nothing is delivered after close"
 
+
+async def test_interrupt_drops_the_frames_waiting_for_dropped_audio(prepared: PreparedPortrait) -> None:
+    async with running_pacer(prepared) as (pacer, _source):
+        sink = pacer._video_sink
+        assert isinstance(sink, SentFrames)
+        say(pacer, 2.0)
+        await wait_for(lambda: pacer.stats.speech_frames >= 10, timeout=2, interval=0.005, what="speech")
+        pacer.interrupt()
+        given_before = [id(image) for image in sink.given]
+        await wait_for(lambda: len(sink.given) >= len(given_before) + 5, timeout=2, interval=0.005, what="idle")
+        await asyncio.sleep(0.2)
+        sent = [id(image) for image in sink.sent]
+    sent_before = [frame for frame in sent if frame in given_before]
+    assert sent_before == given_before[: len(sent_before)], "frames go out in order"
+    assert len(given_before) - len(sent_before) >= 2, "the frames waiting for the dropped audio never go out"
+    assert len(sent) > len(sent_before), "idle frames follow"
 
 async def test_pause_holds_the_reply_and_resume_finishes_it(prepared: PreparedPortrait) -> None:
     async with running_pacer(prepared) as (pacer, _source):

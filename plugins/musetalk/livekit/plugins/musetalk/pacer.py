@@ -2,7 +2,8 @@
 
 Every tick renders one frame with the exact audio it shows, pushes that audio
 to the `rtc.AudioSource` (whose bounded queue makes the loop run at real time)
-and the frame to the video sink, which sends it when its audio leaves the queue.
+and the frame to the video sink, which encodes and sends it when its audio leaves
+the queue. When queued audio is dropped, the frames waiting for it are dropped too.
 Silence keeps flowing when nobody speaks, so idle animation and the clock never
 stop. Playback events go back to the agent session for transcript sync.
 """
@@ -16,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 from livekit import rtc
@@ -26,6 +27,7 @@ from .log import logger
 from .metrics import (
     AUDIO_DROPPED_SECONDS,
     FRAMES,
+    FRAMES_DROPPED,
     FRAMES_LATE,
     LIPSYNC_LATENCY_SECONDS,
     RENDER_SECONDS,
@@ -123,7 +125,7 @@ class AvatarPacer:
         self._generation += 1
         self._executor.submit(self._session.clear)
         unplayed = self._audio_source.queued_duration
-        self._send_waiting_video()
+        self._drop_waiting_video()
         self._audio_source.clear_queue()
         AUDIO_DROPPED_SECONDS.inc(unplayed + sum(s.samples for s in self._segments) / self._sample_rate)
         pending = [*self._finishing, *self._segments]
@@ -147,11 +149,11 @@ class AvatarPacer:
         speech_plays_until = 0.0
         while True:
             generation = self._generation
-            frame, video, queued_frames = await self._call(self._render)
+            frame, queued_frames = await self._call(self._render)
             speaking = frame.speaking and generation == self._generation and bool(self._segments)
             if speaking and time.perf_counter() >= speech_plays_until:
                 # Speech after idle: the queue holds only idle silence, and the reply need not wait behind it.
-                self._send_waiting_video()
+                self._drop_waiting_video()
                 clock_start -= self._audio_source.queued_duration
                 self._audio_source.clear_queue()
             audio = frame.audio if speaking and frame.audio is not None else self._silence
@@ -165,7 +167,7 @@ class AvatarPacer:
             # A speech frame shows its whole frame of audio, so it goes out when the middle of that audio
             # plays; idle frames have no speech to match and go with their silence, without the offset.
             sync = self.frame_duration / 2 + OPUS_PACKET_S if speaking else 0.0
-            self._video_sink.send(video, self._video_delay(plays_in + sync))
+            self._video_sink.send(frame.image, self._video_delay(plays_in + sync))
             self.stats.frames += 1
             (self._speech_frames_total if speaking else self._idle_frames_total).inc()
             # Behind the media clock by more than the audio queue can hide: the stream stutters.
@@ -179,17 +181,18 @@ class AvatarPacer:
                     self._account_speech_frame(plays_in)
             SPEECH_QUEUE_FRAMES.set(queued_frames)
 
-    def _send_waiting_video(self) -> None:
-        """The audio queue is about to be emptied: the frames waiting for that audio go out now, a quarter frame apart."""
-        spacing = self.frame_duration / 4
-        self._next_video_at = time.perf_counter() + self._video_sink.hurry(spacing) * spacing
+    def _drop_waiting_video(self) -> None:
+        """The audio queue is about to be emptied: the frames waiting for that audio never go out
+        (they were not encoded yet); the next frame follows the last one sent a quarter frame later."""
+        FRAMES_DROPPED.inc(self._video_sink.drop_waiting())
+        self._next_video_at = time.perf_counter() + self.frame_duration / 4
 
-    def _render(self) -> tuple[AvatarFrame, Any, int]:
-        """On the render thread, in one hop per frame: the frame, its video ready to send, speech still queued."""
+    def _render(self) -> tuple[AvatarFrame, int]:
+        """On the render thread, in one hop per frame: the frame and the speech frames still queued."""
         started = time.perf_counter()
         frame = self._session.next_frame()
         RENDER_SECONDS.observe(time.perf_counter() - started)
-        return frame, self._video_sink.prepare(frame.image), self._session.queued_frames()
+        return frame, self._session.queued_frames()
 
     def _video_delay(self, plays_in: float) -> float:
         """When to send this frame: with its audio, and at least half a frame after the previous one.

@@ -1,8 +1,12 @@
-"""Where rendered frames go: pre-encoded H.264 (x264/NVENC) or raw frames the SDK encodes."""
+"""Where rendered frames go: pre-encoded H.264 (x264/NVENC) or raw frames the SDK encodes.
+
+NVENC note (not run on a GPU yet): frames are encoded on the sink's sender thread, not the
+render thread; PyNvVideoCodec takes the CUDA tensor from whichever thread calls encode.
+"""
 
 from __future__ import annotations
 
-import asyncio
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -10,73 +14,93 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from livekit import rtc
 
-from .encoders import EncodedUnit, Encoder, apply_feedback
+from .encoders import Encoder, apply_feedback
 from .encoders.base import host_rgb
+from .log import logger
 from .metrics import ENCODE_SECONDS, KEYFRAME_REQUESTS, RATE_UPDATES
 
 T = TypeVar("T")
 
 
 class VideoSink(Protocol):
-    """prepare(image) on the render thread (encode / convert), then send(prepared, delay_s) on the loop.
+    """send(image, delay_s) from the pacer; the sink converts or encodes the frame and hands it to
+    its source on its own thread once the delay has passed.
 
     The delay is how long the frame's audio still waits in the audio source's
     queue: video leaves when its audio does, so subscribers see them together
-    whether or not their player re-synchronises the streams.
+    whether or not their player re-synchronises the streams. Frames are encoded only
+    when they go out, so those still waiting can be dropped when their audio is.
     """
 
     source: rtc.EncodedVideoSource | rtc.VideoSource
 
     def publish_options(self) -> rtc.TrackPublishOptions: ...
 
-    def prepare(self, image: Any) -> Any: ...
+    def send(self, image: Any, delay_s: float) -> None: ...
 
-    def send(self, prepared: Any, delay_s: float) -> None: ...
-
-    def hurry(self, spacing_s: float) -> int:
-        """Send the frames still waiting for their delay sooner: the first now, then one every `spacing_s`.
-        Returns how many there were."""
+    def drop_waiting(self) -> int:
+        """Forget the frames not sent yet (their audio was dropped); how many there were."""
 
     async def aclose(self) -> None: ...
 
 
 class DelayedSender(Generic[T]):
-    """Sends frames after their delays, always in the order they came (H.264 needs it)."""
+    """Delivers items on its own thread once their delays have passed, in the order they came.
 
-    def __init__(self, deliver: Callable[[T], object]) -> None:
+    The delivery work (encoding, the SDK's capture call) runs here, off the event loop,
+    and only for frames that are really sent. Items are expected with non-decreasing due
+    times (the pacer spaces them); one due earlier than the item before it waits for it.
+    """
+
+    def __init__(self, deliver: Callable[[T], object], name: str = "avatar-video") -> None:
         self._deliver = deliver
-        self._waiting: deque[tuple[asyncio.TimerHandle, T]] = deque()
+        self._waiting: deque[tuple[float, T]] = deque()
+        self._wake = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
 
     def send(self, item: T, delay_s: float) -> None:
-        self._waiting.append((asyncio.get_running_loop().call_later(delay_s, self._deliver_next), item))
+        with self._wake:
+            self._waiting.append((time.perf_counter() + delay_s, item))
+            self._wake.notify()
 
-    def _deliver_next(self) -> None:
-        if self._waiting:
-            self._deliver(self._waiting.popleft()[1])
+    def drop_waiting(self) -> int:
+        with self._wake:
+            dropped = len(self._waiting)
+            self._waiting.clear()
+            return dropped
 
-    def hurry(self, spacing_s: float) -> int:
-        """Reschedule the waiting frames: the first now, then one every `spacing_s` (none later than it
-        was due); how many there were.
+    def close(self) -> None:
+        """Forget every waiting item and stop the thread (after the delivery under way, if any)."""
+        with self._wake:
+            self._closed = True
+            self._waiting.clear()
+            self._wake.notify()
+        self._thread.join()
 
-        Not all at once: a burst of frames with nearly equal capture times can make the
-        subscriber's WebRTC drop some, and the picture stays corrupt until the next keyframe.
-        """
-        loop = asyncio.get_running_loop()
-        waiting = [(timer.when() - loop.time(), item) for timer, item in self._waiting]
-        self.cancel()
-        for index, (due_in, item) in enumerate(waiting):
-            delay = min(due_in, index * spacing_s)
-            self._waiting.append((loop.call_later(delay, self._deliver_next), item))
-        return len(waiting)
+    def _run(self) -> None:
+        while (item := self._next_due()) is not None:
+            try:
+                self._deliver(item[0])
+            except Exception:
+                logger.exception("an avatar video frame could not be sent")
 
-    def cancel(self) -> None:
-        """Forget every waiting frame (the source is closing)."""
-        while self._waiting:
-            self._waiting.popleft()[0].cancel()
+    def _next_due(self) -> tuple[T] | None:
+        with self._wake:
+            while not self._closed:
+                if not self._waiting:
+                    self._wake.wait()
+                    continue
+                due_in = self._waiting[0][0] - time.perf_counter()
+                if due_in <= 0:
+                    return (self._waiting.popleft()[1],)
+                self._wake.wait(due_in)
+            return None
 
 
 class EncodedVideoSink:
-    """Encodes each frame once and hands the access unit to an `rtc.EncodedVideoSource`.
+    """Encodes each frame as it goes out and hands the access unit to an `rtc.EncodedVideoSource`.
 
     Keyframe requests (a late joiner, packet loss) and the SDK's rate targets are
     applied to the encoder before every frame.
@@ -86,7 +110,7 @@ class EncodedVideoSink:
         self.encoder = encoder
         self.source = rtc.EncodedVideoSource(encoder.options.width, encoder.options.height)
         self.frames_rejected = 0
-        self._sender = DelayedSender(self._submit)
+        self._sender = DelayedSender(self._encode_and_submit)
 
     def publish_options(self) -> rtc.TrackPublishOptions:
         return rtc.TrackPublishOptions(
@@ -99,7 +123,13 @@ class EncodedVideoSink:
             ),
         )
 
-    def prepare(self, image: Any) -> EncodedUnit:
+    def send(self, image: Any, delay_s: float) -> None:
+        self._sender.send(image, delay_s)
+
+    def drop_waiting(self) -> int:
+        return self._sender.drop_waiting()
+
+    def _encode_and_submit(self, image: Any) -> None:
         feedback = self.source.take_feedback()
         if feedback.keyframe_requested:
             KEYFRAME_REQUESTS.inc()
@@ -109,15 +139,6 @@ class EncodedVideoSink:
         started = time.perf_counter()
         unit = self.encoder.encode(image)
         ENCODE_SECONDS.observe(time.perf_counter() - started)
-        return unit
-
-    def send(self, prepared: EncodedUnit, delay_s: float) -> None:
-        self._sender.send(prepared, delay_s)
-
-    def hurry(self, spacing_s: float) -> int:
-        return self._sender.hurry(spacing_s)
-
-    def _submit(self, unit: EncodedUnit) -> None:
         frame_type = rtc.EncodedFrameType.ENCODED_FRAME_KEY if unit.is_keyframe else rtc.EncodedFrameType.ENCODED_FRAME_DELTA
         accepted = self.source.capture_frame(
             rtc.EncodedVideoFrame(
@@ -133,7 +154,7 @@ class EncodedVideoSink:
             self.frames_rejected += 1
 
     async def aclose(self) -> None:
-        self._sender.cancel()
+        self._sender.close()
         self.encoder.close()
         await self.source.aclose()
 
@@ -144,20 +165,22 @@ class RawVideoSink:
     def __init__(self, width: int, height: int) -> None:
         self.source = rtc.VideoSource(width, height)
         self._width, self._height = width, height
-        self._sender = DelayedSender(self.source.capture_frame)
+        self._sender = DelayedSender(self._convert_and_capture)
 
     def publish_options(self) -> rtc.TrackPublishOptions:
         return rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_CAMERA)
 
-    def prepare(self, image: Any) -> rtc.VideoFrame:
-        return rtc.VideoFrame(self._width, self._height, rtc.VideoBufferType.RGB24, host_rgb(image).tobytes())
+    def send(self, image: Any, delay_s: float) -> None:
+        self._sender.send(image, delay_s)
 
-    def send(self, prepared: rtc.VideoFrame, delay_s: float) -> None:
-        self._sender.send(prepared, delay_s)
+    def drop_waiting(self) -> int:
+        return self._sender.drop_waiting()
 
-    def hurry(self, spacing_s: float) -> int:
-        return self._sender.hurry(spacing_s)
+    def _convert_and_capture(self, image: Any) -> None:
+        self.source.capture_frame(
+            rtc.VideoFrame(self._width, self._height, rtc.VideoBufferType.RGB24, host_rgb(image).tobytes())
+        )
 
     async def aclose(self) -> None:
-        self._sender.cancel()
+        self._sender.close()
         await self.source.aclose()
