@@ -160,6 +160,10 @@ class AvatarPacer:
             await self._audio_source.capture_frame(
                 rtc.AudioFrame(audio.tobytes(), self._sample_rate, 1, len(audio))
             )
+            if speaking and generation != self._generation:
+                # Interrupted while this frame waited for room in the queue: neither its audio nor its face goes out.
+                self._audio_source.clear_queue()
+                continue
             # The frame's audio sits at the end of the source's queue: it plays after what is queued before it.
             plays_in = max(0.0, self._audio_source.queued_duration - self.frame_duration)
             if speaking:
@@ -183,9 +187,9 @@ class AvatarPacer:
 
     def _drop_waiting_video(self) -> None:
         """The audio queue is about to be emptied: the frames waiting for that audio never go out
-        (they were not encoded yet); the next frame follows the last one sent a quarter frame later."""
+        (they were not encoded yet), and the next frame may go at once."""
         FRAMES_DROPPED.inc(self._video_sink.drop_waiting())
-        self._next_video_at = time.perf_counter() + self.frame_duration / 4
+        self._next_video_at = time.perf_counter()
 
     def _render(self) -> tuple[AvatarFrame, int]:
         """On the render thread, in one hop per frame: the frame and the speech frames still queued."""
