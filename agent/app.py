@@ -13,7 +13,7 @@ from .metadata import parse_dispatch_metadata
 from .providers import build_llm, build_stt, build_tts, pack_voices, plan_voice_pipeline
 from .render_worker import install_render_worker
 from .room_controls import install_room_controls
-from .room_notices import publish_notices
+from .room_notices import NoticeBoard
 from .turn_metrics import TurnLatencyLog
 from .turn_taking import TURN_HANDLING, VAD_MIN_SILENCE_S
 from .whisper_model import load_whisper_model
@@ -83,18 +83,22 @@ async def entrypoint(ctx: JobContext) -> None:
     )
     session.on("close", lambda ev: ctx.shutdown(reason=f"agent session closed: {ev.reason}"))
     TurnLatencyLog(session)
-    avatar_notices = await start_avatar(session, ctx, metadata.avatar)
+    notices = NoticeBoard(ctx.room)
+    avatar_notices = await start_avatar(session, ctx, metadata.avatar, notices)
     await session.start(
         agent=Agent(instructions=metadata.instructions or DEFAULT_INSTRUCTIONS),
         room=ctx.room,
         room_options=room_io.RoomOptions(close_on_disconnect=False),
     )
     install_room_controls(ctx.room, session)
-    await publish_notices(ctx.room, parsed.problems + plan.notices + avatar_notices)
+    await notices.publish(parsed.problems + plan.notices + avatar_notices)
 
 
-async def start_avatar(session: AgentSession, ctx: JobContext, avatar_id: str) -> list[str]:
-    """Give the agent its face; if no avatar can run, the job goes on voice-only and says why."""
+async def start_avatar(session: AgentSession, ctx: JobContext, avatar_id: str, notices: NoticeBoard) -> list[str]:
+    """Give the agent its face; if no avatar can run, the job goes on voice-only and says why.
+
+    Returns the notices of the start; later ones (a remote render worker lost or replaced) go to `notices`.
+    """
     width, height = settings.video_size or (None, None)
     avatar = musetalk.AvatarSession(
         avatar=avatar_id,
@@ -114,6 +118,7 @@ async def start_avatar(session: AgentSession, ctx: JobContext, avatar_id: str) -
         logger.error("avatar unavailable, continuing voice-only: %s", e, extra={"room": ctx.room.name})
         await avatar.aclose()
         return [f"avatar unavailable ({e}); continuing with voice only"]
+    avatar.on("notice", notices.post)
     return avatar.notices
 
 

@@ -18,7 +18,7 @@ from livekit.agents.types import ATTRIBUTE_PUBLISH_ON_BEHALF
 from livekit.plugins import musetalk
 
 from .config import WorkerSettings
-from .room_notices import publish_notices
+from .room_notices import NoticeBoard
 
 logger = logging.getLogger("streaming-avatar")
 
@@ -73,4 +73,4 @@ async def render_entrypoint(settings: WorkerSettings, ctx: JobContext) -> None:
         logger.error("cannot render the avatar: %s", e, extra={"room": ctx.room.name})
         ctx.shutdown(reason=f"avatar unavailable: {e}")
         return
-    await publish_notices(ctx.room, renderer.notices)
+    await NoticeBoard(ctx.room).publish(renderer.notices)

@@ -3,7 +3,8 @@ on behalf of the agent; its lips follow the agent's speech and an interrupt stop
 
 The scripted reply is long (STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES), so "it stopped" means
 the room heard far less of it than the whole reply lasts and the mouth is idle again.
-Without a render worker the agent talks voice-only and tells the room why.
+Without a render worker the agent talks voice-only and tells the room why; a render worker that dies
+mid-session is replaced through the dispatcher, and the room is told both times.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import secrets
 import time
 
 import numpy as np
+import psutil
 from livekit import rtc
 from livekit.agents.types import ATTRIBUTE_PUBLISH_ON_BEHALF
 from support.lipsync import (
@@ -145,3 +147,55 @@ async def test_voice_only_with_a_notice_when_no_render_worker_joins(
     media.stop()
     assert {p.kind for p in agent.track_publications.values()} == {rtc.TrackKind.KIND_AUDIO}
     assert not media.video
+
+
+def kill_with_children(process_id: int) -> None:
+    """SIGKILL a worker and its job processes: the render worker dies, not a graceful exit."""
+    worker = psutil.Process(process_id)
+    for process in [*worker.children(recursive=True), worker]:
+        process.kill()
+
+
+async def test_a_lost_render_worker_is_replaced_and_the_room_is_told(
+    livekit_server, launch_worker, connect, room_name
+) -> None:
+    render_agent_name = f"streaming-avatar-render-test-{secrets.token_hex(3)}"
+    render_env = {"STREAMING_AVATAR_ROLE": "render", "STREAMING_AVATAR_RENDER_AGENT_NAME": render_agent_name}
+    voice = launch_worker(
+        "failover-voice", {"STREAMING_AVATAR_AVATAR_MODE": "remote", "STREAMING_AVATAR_RENDER_AGENT_NAME": render_agent_name}
+    )
+    first = launch_worker("failover-render-first", render_env)
+    room = await connect(room_name)
+    media = record_agent(room, images=False)
+    await livekit_server.dispatch(voice.agent_name, room_name, json.dumps({"language": "en"}))
+    agent = await wait_for(lambda: voice_agent(room), what="voice agent participant")
+    first_avatar = await wait_for(lambda: avatar_of(room, agent.identity), what="first render participant")
+    await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", timeout=30, what="agent listening")
+
+    launch_worker("failover-render-second", render_env)
+    kill_with_children(first.process.pid)
+
+    def notices() -> list[str]:
+        return json.loads(agent.attributes.get(NOTICES_ATTRIBUTE, "[]"))
+
+    await wait_for(lambda: any("render worker left" in n for n in notices()), timeout=30, what="notice of the loss")
+    second_avatar = await wait_for(
+        lambda: (p := avatar_of(room, agent.identity)) is not None
+        and p.sid != first_avatar.sid
+        and any(t.kind == rtc.TrackKind.KIND_VIDEO for t in p.track_publications.values())
+        and p,
+        timeout=30,
+        what="a second render participant publishing video",
+    )
+    await wait_for(lambda: any("took over" in n for n in notices()), what="notice of the replacement")
+    took_over_at = time.monotonic()
+
+    await room.local_participant.send_text(QUESTION, topic="lk.chat")
+    await wait_for(
+        lambda: any(t > took_over_at and np.abs(chunk).max() > LOUD for t, chunk in media.audio),
+        timeout=30,
+        what="the avatar speaking through the new render worker",
+    )
+    media.stop()
+    assert second_avatar.identity == first_avatar.identity, "the replacement is the same avatar participant"
+    assert not agent.track_publications, "the voice agent still publishes no media of its own"

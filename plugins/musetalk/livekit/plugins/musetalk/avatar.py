@@ -10,7 +10,10 @@ In-process mode (the default) takes over the agent session's audio output,
 renders a frame per 40 ms of speech (idle animation otherwise) and publishes
 an avatar video track and the matching audio track from the agent's own
 participant. Remote mode dispatches a render worker that does the same from
-its own participant, on behalf of the agent (see `remote.py`).
+its own participant, on behalf of the agent (see `remote.py`). If that render
+worker leaves mid-session, replies go text-only while the dispatcher finds
+another render worker, which takes over as the same avatar participant; each
+change is emitted as a `"notice"` event (a sentence for the room).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import asyncio
 from pathlib import Path
 from typing import Literal
 
-from livekit import rtc
+from livekit import api, rtc
 from livekit.agents.voice import AgentSession
 from livekit.agents.voice.avatar import AvatarSession as _BaseAvatarSession
 from livekit.agents.voice.avatar import DataStreamAudioOutput
@@ -28,13 +31,15 @@ from .audio_output import AvatarAudioOutput
 from .engine_choice import EngineChoice
 from .pacer import AvatarPacer
 from .errors import RenderWorkerError
+from .log import logger
 from .remote import DEFAULT_RENDER_AGENT_NAME, RenderRequest, cancel_dispatch, dispatch_render_worker
 from .renderer import DEFAULT_PACK, AvatarRenderer, AvatarSessionOptions, VideoEncoderChoice
 
 AvatarMode = Literal["in-process", "remote"]
+AvatarEvent = Literal["notice"]
 
 
-class AvatarSession(_BaseAvatarSession):
+class AvatarSession(_BaseAvatarSession[AvatarEvent]):
     def __init__(
         self,
         *,
@@ -66,6 +71,10 @@ class AvatarSession(_BaseAvatarSession):
         self._render_join_timeout = render_join_timeout
         self._renderer = AvatarRenderer(self._opts)
         self._identity = ""
+        self._render_request: RenderRequest | None = None
+        self._replacement: api.AgentDispatch | None = None
+        self._replacing: asyncio.Task[None] | None = None
+        self._closing = False
 
     @property
     def avatar_identity(self) -> str:
@@ -109,7 +118,50 @@ class AvatarSession(_BaseAvatarSession):
         agent_session.output.audio = DataStreamAudioOutput(
             room, destination_identity=self._identity, sample_rate=self._opts.sample_rate, wait_playback_start=True
         )
+        self._render_request = request
+        room.on("participant_disconnected", self._on_participant_disconnected)
+        room.on("track_published", self._on_track_published)
+
+    def _on_participant_disconnected(self, participant: rtc.RemoteParticipant) -> None:
+        """The render worker left while the session goes on: text-only replies until another takes over.
+
+        The output keeps streaming to the same identity, which the replacement joins as; audio
+        stays off meanwhile so no reply waits for playback events from nobody.
+        """
+        if participant.identity != self._identity or self._closing or self._agent_session is None:
+            return
+        logger.error("the render worker left mid-session; dispatching another", extra={"identity": self._identity})
+        self._agent_session.interrupt(force=True)
+        self._agent_session.output.set_audio_enabled(False)
+        self.emit("notice", "the avatar's render worker left; replies are text-only until another one takes over")
+        self._replacing = asyncio.create_task(self._dispatch_replacement())
+
+    async def _dispatch_replacement(self) -> None:
+        assert self._room is not None and self._render_request is not None
+        try:
+            self._replacement = await dispatch_render_worker(self._room, self._render_request, self._render_agent_name)
+        except RenderWorkerError as e:
+            logger.error("%s; the session stays text-only", e)
+            self.emit("notice", "no render worker could be dispatched; replies stay text-only")
+
+    def _on_track_published(self, publication: rtc.RemoteTrackPublication, participant: rtc.RemoteParticipant) -> None:
+        if (
+            participant.identity != self._identity
+            or publication.kind != rtc.TrackKind.KIND_VIDEO
+            or self._agent_session is None
+            or self._agent_session.output.audio_enabled
+        ):
+            return
+        logger.info("a new render worker took over the avatar", extra={"identity": self._identity})
+        self._replacement = None
+        self._agent_session.output.set_audio_enabled(True)
+        self.emit("notice", "a new render worker took over the avatar; replies are spoken again")
 
     async def aclose(self) -> None:
+        self._closing = True
+        if self._replacing is not None:
+            await self._replacing
+        if self._replacement is not None:
+            await cancel_dispatch(self._replacement)
         await self._renderer.aclose()
         await super().aclose()
