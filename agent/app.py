@@ -107,6 +107,7 @@ async def start_avatar(session: AgentSession, ctx: JobContext, avatar_id: str, n
         width=width,
         height=height,
         fps=settings.video_fps,
+        idle_fps=settings.video_idle_fps,
         avatars_dir=settings.avatars_dir,
         mode=settings.avatar_mode,
         render_agent_name=settings.render_agent_name,

@@ -54,6 +54,7 @@ class WorkerSettings:
     video_encoder: VideoEncoderChoice
     video_size: tuple[int, int] | None
     video_fps: int | None
+    video_idle_fps: int | None
     job_executor: JobExecutorType
     metrics_port: int | None
     process_init_timeout: float
@@ -85,6 +86,7 @@ class WorkerSettings:
             ),
             video_size=_size(_env("STREAMING_AVATAR_VIDEO_SIZE", "")),
             video_fps=int(_env("STREAMING_AVATAR_VIDEO_FPS", "0")) or None,
+            video_idle_fps=int(_env("STREAMING_AVATAR_VIDEO_IDLE_FPS", "0")) or None,
             job_executor=JobExecutorType(_choice("STREAMING_AVATAR_JOB_EXECUTOR", "process", ("process", "thread"))),
             metrics_port=int(_env("STREAMING_AVATAR_METRICS_PORT", "0")) or None,
             process_init_timeout=float(_env("STREAMING_AVATAR_PROCESS_INIT_TIMEOUT", "60")),

@@ -7,6 +7,10 @@ frames the media clock should have produced arrived, and ≥ 99 % of them arrive
 no more than two frame periods later than that session's typical delay after
 their capture time (what a player with an 80 ms jitter buffer could show
 without a stall). The worker's process tree gives RSS and CPU per session.
+
+Before they talk, the same sessions are measured listening (idle): worker CPU and
+the frame rate each client receives. `--idle-fps 12` runs the worker with
+STREAMING_AVATAR_VIDEO_IDLE_FPS=12 (one idle frame in two at 25 fps).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import numpy as np
 import psutil
 from _common import json_arg_parser, machine, print_table, write_json
 from livekit import rtc
-from support.rooms import agent_participant, record_agent, wait_for
+from support.rooms import ReceivedMedia, agent_participant, record_agent, wait_for
 from support.stack import LiveKitServer, Worker, start_livekit_server, start_worker
 
 FPS = 25
@@ -57,6 +61,7 @@ async def run_level(server: LiveKitServer, worker: Worker, n: int, window_s: flo
         agent = await wait_for(lambda room=room: agent_participant(room), timeout=60, what="agent")
         await wait_for(lambda a=agent: a.attributes.get("lk.agent.state") == "listening", timeout=60, what="listening")
         agents.append(agent)
+    idle = await measure_idle(worker, medias, window_s / 2)
     for room in rooms:
         await room.local_participant.send_text(TALK, topic="lk.chat")
     await asyncio.gather(*(wait_for(lambda a=a: a.attributes.get("lk.agent.state") == "speaking", timeout=60, what="speaking") for a in agents))
@@ -85,7 +90,20 @@ async def run_level(server: LiveKitServer, worker: Worker, n: int, window_s: flo
         "worst_punctual": round(min(punctual), 3),
         "rss_mb": rss / 2**20,
         "cpu_pct": 100 * (cpu_end - cpu_start) / (end - start),
+        **idle,
     }
+
+
+async def measure_idle(worker: Worker, medias: list[ReceivedMedia], window_s: float) -> dict[str, float]:
+    """Worker CPU and the lowest frame rate a client receives while every avatar listens."""
+    await asyncio.sleep(1.0)
+    start = time.monotonic()
+    _, cpu_start = tree_usage(worker)
+    await asyncio.sleep(window_s)
+    end = time.monotonic()
+    _, cpu_end = tree_usage(worker)
+    fps = [sum(start <= t < end for t, _, _ in media.video) / (end - start) for media in medias]
+    return {"idle_cpu_pct": 100 * (cpu_end - cpu_start) / (end - start), "idle_fps_received_min": min(fps)}
 
 
 async def main() -> None:
@@ -93,13 +111,15 @@ async def main() -> None:
     parser.add_argument("--levels", default="1,2,4,6,8,10,12")
     parser.add_argument("--window", type=float, default=8.0)
     parser.add_argument("--executor", choices=["process", "thread"], default="process", help="the worker's job executor")
+    parser.add_argument("--idle-fps", type=int, default=0, help="the worker's idle frame rate (0: all frames)")
     args = parser.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="bench-concurrency-"))
     server = start_livekit_server(logs)
     worker = start_worker(
         server, logs, name="concurrency",
         extra_env={"STREAMING_AVATAR_CAPACITY": "64", "STREAMING_AVATAR_IDLE_PROCESSES": "2",
-                   "STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES": "12", "STREAMING_AVATAR_JOB_EXECUTOR": args.executor},
+                   "STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES": "12", "STREAMING_AVATAR_JOB_EXECUTOR": args.executor,
+                   "STREAMING_AVATAR_VIDEO_IDLE_FPS": str(args.idle_fps)},
     )
     levels = []
     baseline_rss_mb = tree_usage(worker)[0] / 2**20
@@ -122,14 +142,20 @@ async def main() -> None:
         "max_sessions_25fps": best["sessions"] if best else 0,
         "rss_mb_per_session": round((best["rss_mb"] - baseline_rss_mb) / best["sessions"], 1) if best else None,
         "cpu_pct_per_session": round(best["cpu_pct"] / best["sessions"], 1) if best else None,
+        "idle_cpu_pct_per_session": round(best["idle_cpu_pct"] / best["sessions"], 1) if best else None,
+        "idle_fps": args.idle_fps or FPS,
         "worker_rss_mb_before": round(baseline_rss_mb, 1),
         "executor": args.executor,
         "levels": levels,
         "machine": machine(),
     }
     print_table(
-        [(str(lv["sessions"]), str(lv["sessions_on_time"]), f"{lv['cpu_pct']:.0f}", f"{lv['rss_mb']:.0f}") for lv in levels],
-        ("sessions", "on time", "worker CPU %", "worker RSS MB"),
+        [
+            (str(lv["sessions"]), str(lv["sessions_on_time"]), f"{lv['cpu_pct']:.0f}", f"{lv['idle_cpu_pct']:.0f}",
+             f"{lv['idle_fps_received_min']:.1f}", f"{lv['rss_mb']:.0f}")
+            for lv in levels
+        ],
+        ("sessions", "on time", "worker CPU %", "idle CPU %", "idle fps at client (min)", "worker RSS MB"),
     )
     print(f"max sessions at 25 fps: {result['max_sessions_25fps']}")
     write_json(args.json, result)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 from livekit import rtc
-from livekit.plugins.musetalk.engines.base import VideoSpec
+from livekit.plugins.musetalk.engines.base import AvatarFrame, LipSyncSession, VideoSpec
 from livekit.plugins.musetalk.engines.cpu import CpuEngine, PreparedPortrait
 from livekit.plugins.musetalk.packs import CACHE_DIR_ENV, load_pack
 from livekit.plugins.musetalk.pacer import AvatarPacer
@@ -58,12 +58,33 @@ class SentFrames:
         self._sender.close()
 
 
+class NumberedFrames:
+    """A real CPU session whose frames carry (number, speaking) instead of pixels, to see which were sent."""
+
+    def __init__(self, session: LipSyncSession) -> None:
+        self._session = session
+        self.sample_rate = session.sample_rate
+        self._count = 0
+
+    def next_frame(self) -> AvatarFrame:
+        frame = self._session.next_frame()
+        self._count += 1
+        return AvatarFrame(image=(self._count - 1, frame.speaking), audio=frame.audio, speaking=frame.speaking)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+
 @asynccontextmanager
-async def running_pacer(prepared: PreparedPortrait) -> AsyncIterator[tuple[AvatarPacer, rtc.AudioSource]]:
+async def running_pacer(
+    prepared: PreparedPortrait, *, numbered: bool = False, idle_every: int = 1
+) -> AsyncIterator[tuple[AvatarPacer, rtc.AudioSource]]:
     source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=QUEUE_MS)
-    session = CpuEngine().new_session(prepared, sample_rate=SAMPLE_RATE)
+    session: LipSyncSession = CpuEngine().new_session(prepared, sample_rate=SAMPLE_RATE)
+    if numbered:
+        session = NumberedFrames(session)
     sink = SentFrames()
-    pacer = AvatarPacer(session, SPEC, source, sink, ThreadPoolExecutor(max_workers=1))
+    pacer = AvatarPacer(session, SPEC, source, sink, ThreadPoolExecutor(max_workers=1), idle_every=idle_every)
     task = asyncio.create_task(pacer.run())
     try:
         yield pacer, source
@@ -149,3 +170,25 @@ async def test_pause_holds_the_reply_and_resume_finishes_it(prepared: PreparedPo
         await wait_for(lambda: finished, timeout=3, interval=0.01, what="playback finished")
     assert pacer.stats.speech_frames == 25
     assert finished == [(1.0, False)], "the whole second played, not interrupted"
+
+
+async def test_idle_frames_go_at_a_reduced_rate_and_speech_at_full_rate(prepared: PreparedPortrait) -> None:
+    async with running_pacer(prepared, numbered=True, idle_every=2) as (pacer, _source):
+        sink = pacer._video_sink
+        assert isinstance(sink, SentFrames)
+        finished: list[tuple[float, bool]] = []
+        pacer.on_playback_finished = lambda position, interrupted: finished.append((position, interrupted))
+        await asyncio.sleep(0.3)
+        say(pacer, 0.4)
+        await wait_for(lambda: finished, timeout=3, interval=0.01, what="playback finished")
+        await asyncio.sleep(0.3)
+        rendered = pacer.stats.frames
+    given = sorted(number for number, _speaking in sink.given)
+    speech = [number for number, speaking in sink.given if speaking]
+    assert len(speech) == 10, "every speech frame is sent"
+    after = speech[-1] + 1
+    idle_before = range(speech[0])
+    idle_after = range(after, rendered)
+    assert [n for n in given if n in idle_before] == list(idle_before)[::2], "one idle frame in two, from the first"
+    assert [n for n in given if n in idle_after] == list(idle_after)[::2], "the first idle frame after speech goes out"
+    assert speech == list(range(speech[0], after)), "speech frames are consecutive and all sent"

@@ -49,6 +49,7 @@ class AvatarSession(_BaseAvatarSession[AvatarEvent]):
         width: int | None = None,
         height: int | None = None,
         fps: int | None = None,
+        idle_fps: int | None = None,
         avatars_dir: Path | None = None,
         models_dir: Path | None = None,
         mode: AvatarMode = "in-process",
@@ -57,6 +58,9 @@ class AvatarSession(_BaseAvatarSession[AvatarEvent]):
     ) -> None:
         """`models_dir`: MuseTalk weights (default: env STREAMING_AVATAR_MUSETALK_DIR).
 
+        `idle_fps`: frame rate while the avatar is silent (default: `fps`); fewer idle frames
+        cost less to encode, send and decode, speech always goes out at `fps`.
+
         `mode="remote"`: a render worker registered as `render_agent_name` renders the
         avatar; `start` raises `RenderWorkerError` if it has not joined within
         `render_join_timeout` seconds, before the session's audio output is touched.
@@ -64,7 +68,7 @@ class AvatarSession(_BaseAvatarSession[AvatarEvent]):
         super().__init__()
         self._opts = AvatarSessionOptions(
             avatar=avatar, engine=engine, video_encoder=video_encoder,
-            width=width, height=height, fps=fps, avatars_dir=avatars_dir, models_dir=models_dir,
+            width=width, height=height, fps=fps, idle_fps=idle_fps, avatars_dir=avatars_dir, models_dir=models_dir,
         )
         self._mode = mode
         self._render_agent_name = render_agent_name

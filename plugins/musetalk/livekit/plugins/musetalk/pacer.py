@@ -70,7 +70,10 @@ class AvatarPacer:
         audio_source: rtc.AudioSource,
         video_sink: VideoSink,
         executor: ThreadPoolExecutor,
+        *,
+        idle_every: int = 1,
     ) -> None:
+        """`idle_every`: while silent, send one frame in this many (speech frames all go)."""
         self._session = session
         self._spec = spec
         self._audio_source = audio_source
@@ -82,6 +85,8 @@ class AvatarPacer:
         self._segments: deque[_Segment] = deque()  # not yet fully published
         self._finishing: deque[_Segment] = deque()  # fully published, audio still queued
         self._generation = 0
+        self._idle_every = idle_every
+        self._idle_frames_since_speech = 0
         self._next_video_at = 0.0
         self.stats = PacerStats()
         self._speech_frames_total = FRAMES.labels(kind="speech")
@@ -171,9 +176,10 @@ class AvatarPacer:
             # A speech frame shows its whole frame of audio, so it goes out when the middle of that audio
             # plays; idle frames have no speech to match and go with their silence, without the offset.
             sync = self.frame_duration / 2 + OPUS_PACKET_S if speaking else 0.0
-            self._video_sink.send(frame.image, self._video_delay(plays_in + sync))
+            if self._publishes(speaking):
+                self._video_sink.send(frame.image, self._video_delay(plays_in + sync))
+                (self._speech_frames_total if speaking else self._idle_frames_total).inc()
             self.stats.frames += 1
-            (self._speech_frames_total if speaking else self._idle_frames_total).inc()
             # Behind the media clock by more than the audio queue can hide: the stream stutters.
             if time.perf_counter() - clock_start - self.stats.frames * self.frame_duration > 2 * self.frame_duration:
                 self.stats.late_frames += 1
@@ -184,6 +190,14 @@ class AvatarPacer:
                 if generation == self._generation:
                     self._account_speech_frame(plays_in)
             SPEECH_QUEUE_FRAMES.set(queued_frames)
+
+    def _publishes(self, speaking: bool) -> bool:
+        """Every speech frame, and one idle frame in `idle_every` from the first after speech (the mouth closes at once)."""
+        if speaking:
+            self._idle_frames_since_speech = 0
+            return True
+        self._idle_frames_since_speech += 1
+        return (self._idle_frames_since_speech - 1) % self._idle_every == 0
 
     def _drop_waiting_video(self) -> None:
         """The audio queue is about to be emptied: the frames waiting for that audio never go out

@@ -42,6 +42,7 @@ class RenderRequest:
     height: int | None
     fps: int | None
     sample_rate: int
+    idle_fps: int | None = None
 
     @classmethod
     def for_agent(cls, agent_identity: str, opts: AvatarSessionOptions) -> RenderRequest:
@@ -55,6 +56,7 @@ class RenderRequest:
             height=opts.height,
             fps=opts.fps,
             sample_rate=opts.sample_rate,
+            idle_fps=opts.idle_fps,
         )
 
     def to_json(self) -> str:
@@ -64,14 +66,15 @@ class RenderRequest:
     def from_json(cls, text: str) -> RenderRequest:
         try:
             data = json.loads(text)
-            return cls(**{f.name: data[f.name] for f in fields(cls)})
+            # Fields with defaults may be missing (a voice worker of an older version).
+            return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
         except (ValueError, TypeError, KeyError) as e:
             raise RenderWorkerError(f"render job metadata is not a render request: {e!r}") from e
 
     def session_options(self, *, avatars_dir: Path | None, models_dir: Path | None = None) -> AvatarSessionOptions:
         return AvatarSessionOptions(
             avatar=self.avatar, engine=self.engine, video_encoder=self.video_encoder,
-            width=self.width, height=self.height, fps=self.fps, sample_rate=self.sample_rate,
+            width=self.width, height=self.height, fps=self.fps, idle_fps=self.idle_fps, sample_rate=self.sample_rate,
             avatars_dir=avatars_dir, models_dir=models_dir,
         )
 

@@ -41,6 +41,9 @@ class AvatarSessionOptions:
     width: int | None = None
     height: int | None = None
     fps: int | None = None
+    idle_fps: int | None = None
+    """Frames per second published while the avatar is silent (None: all of them). Rounded to a whole
+    fraction of `fps`; skipped idle frames are rendered (idle motion keeps its pace) but not encoded or sent."""
     sample_rate: int = 24000
     audio_queue_ms: int = 100
     avatars_dir: Path | None = None
@@ -79,7 +82,10 @@ class AvatarRenderer:
                    "video_encoder": self.encoder_reason, "size": f"{spec.width}x{spec.height}@{spec.fps}"},
         )
 
-        self._pacer = AvatarPacer(lip_session, spec, self._audio_source, self._video_sink, self._executor)
+        idle_every = max(1, round(spec.fps / self._opts.idle_fps)) if self._opts.idle_fps else 1
+        self._pacer = AvatarPacer(
+            lip_session, spec, self._audio_source, self._video_sink, self._executor, idle_every=idle_every
+        )
         await self._publish_tracks(room)
         self._pacer_task = asyncio.create_task(self._pacer.run(), name="musetalk-avatar-pacer")
         SESSIONS_ACTIVE.inc()
