@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Literal
 
 from livekit.agents import JobExecutorType
-from livekit.plugins.musetalk import DEFAULT_RENDER_AGENT_NAME, AvatarMode, EngineChoice, VideoEncoderChoice
+from livekit.plugins.musetalk import (
+    DEFAULT_RENDER_AGENT_NAME,
+    AvatarMode,
+    AvatarSessionOptions,
+    EngineChoice,
+    VideoEncoderChoice,
+)
 
 VoiceProfile = Literal["auto", "offline", "cloud"]
 WorkerRole = Literal["voice", "render"]
@@ -98,6 +104,14 @@ class WorkerSettings:
             render_agent_name=_env("STREAMING_AVATAR_RENDER_AGENT_NAME", DEFAULT_RENDER_AGENT_NAME),
             render_join_timeout=float(_env("STREAMING_AVATAR_RENDER_JOIN_TIMEOUT", "10")),
         )
+
+    def __post_init__(self) -> None:
+        """Avatar settings are checked when the worker starts, with the plugin's own rules."""
+        width, height = self.video_size or (None, None)
+        try:
+            AvatarSessionOptions(width=width, height=height, fps=self.video_fps, idle_fps=self.video_idle_fps)
+        except ValueError as e:
+            raise ValueError(f"STREAMING_AVATAR_VIDEO_SIZE / _FPS / _IDLE_FPS: {e}") from None
 
     def uses_cloud(self) -> bool:
         """auto → cloud when a Gemini key is present, else the offline profile."""

@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .engines.base import VideoSpec
+from .engines.base import MAX_VIDEO_FPS, MAX_VIDEO_SIZE, MIN_VIDEO_SIZE, VideoSpec
 from .errors import AvatarPackError
 from .landmarks import FaceLandmarks, NoFaceFoundError, detect_face, pin_key_points
 from .log import logger
@@ -66,9 +66,9 @@ class PackManifest(BaseModel):
     default_voice: dict[str, dict[str, str]] = Field(
         default_factory=dict, description="language -> TTS provider -> voice id"
     )
-    fps: int = Field(default=25, ge=1, le=60)
-    width: int = Field(default=512, ge=64, le=2048, multiple_of=2)
-    height: int = Field(default=512, ge=64, le=2048, multiple_of=2)
+    fps: int = Field(default=25, ge=1, le=MAX_VIDEO_FPS)
+    width: int = Field(default=512, ge=MIN_VIDEO_SIZE, le=MAX_VIDEO_SIZE, multiple_of=2)
+    height: int = Field(default=512, ge=MIN_VIDEO_SIZE, le=MAX_VIDEO_SIZE, multiple_of=2)
     face: FaceGeometryOverride | None = None
 
 

@@ -67,9 +67,11 @@ class RenderRequest:
         try:
             data = json.loads(text)
             # Fields with defaults may be missing (a voice worker of an older version).
-            return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+            request = cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+            request.session_options(avatars_dir=None)
         except (ValueError, TypeError, KeyError) as e:
-            raise RenderWorkerError(f"render job metadata is not a render request: {e!r}") from e
+            raise RenderWorkerError(f"render job metadata is not a valid render request: {e}") from e
+        return request
 
     def session_options(self, *, avatars_dir: Path | None, models_dir: Path | None = None) -> AvatarSessionOptions:
         return AvatarSessionOptions(

@@ -20,7 +20,7 @@ from livekit.agents import utils
 
 from .encoders import EncoderOptions, create_encoder
 from .engine_choice import EngineChoice, resolve_engine
-from .engines.base import LipSyncEngine, VideoSpec
+from .engines.base import MAX_VIDEO_FPS, MAX_VIDEO_SIZE, MIN_VIDEO_SIZE, LipSyncEngine, VideoSpec
 from .errors import AvatarPackError
 from .log import logger
 from .metrics import SESSIONS_ACTIVE, SESSIONS_STARTED
@@ -49,6 +49,18 @@ class AvatarSessionOptions:
     audio_queue_ms: int = 100
     avatars_dir: Path | None = None
     models_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        """The same bounds as a pack manifest's, so bad settings fail here, not in a running job."""
+        for name, size in (("width", self.width), ("height", self.height)):
+            if size is not None and not (MIN_VIDEO_SIZE <= size <= MAX_VIDEO_SIZE and size % 2 == 0):
+                raise ValueError(
+                    f"{name}={size}: the avatar's {name} must be even, {MIN_VIDEO_SIZE}–{MAX_VIDEO_SIZE} px"
+                )
+        if self.fps is not None and not 1 <= self.fps <= MAX_VIDEO_FPS:
+            raise ValueError(f"fps={self.fps}: the avatar's frame rate must be 1–{MAX_VIDEO_FPS}")
+        if self.idle_fps is not None and not 1 <= self.idle_fps <= (self.fps or MAX_VIDEO_FPS):
+            raise ValueError(f"idle_fps={self.idle_fps}: must be at least 1 and at most the frame rate")
 
 
 class AvatarRenderer:
@@ -127,7 +139,9 @@ class AvatarRenderer:
         if self._opts.video_encoder == "raw":
             self.encoder_reason = "raw frames: the LiveKit SDK encodes"
             return RawVideoSink(spec.width, spec.height)
-        options = EncoderOptions(width=spec.width, height=spec.height, fps=float(spec.fps))
+        options = EncoderOptions(
+            width=spec.width, height=spec.height, fps=float(spec.fps), max_fps=max(EncoderOptions.max_fps, spec.fps)
+        )
         encoder, self.encoder_reason = create_encoder(self._opts.video_encoder, options)
         return EncodedVideoSink(encoder)
 

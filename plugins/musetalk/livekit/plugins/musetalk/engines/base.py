@@ -21,6 +21,10 @@ class VideoSpec:
     fps: int = 25
 
 
+MIN_VIDEO_SIZE, MAX_VIDEO_SIZE, MAX_VIDEO_FPS = 64, 2048, 60
+"""Bounds on the avatar video's width and height (px, even) and frame rate, from any source of settings."""
+
+
 @dataclass
 class AvatarFrame:
     """One video frame and the audio it lip-syncs.

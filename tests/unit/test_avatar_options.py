@@ -1,0 +1,70 @@
+"""Avatar video settings are checked where they enter (worker env, AvatarSession arguments, a render
+request) with the pack manifest's bounds, so a bad value is a clear error there and never an exception
+inside a running job."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from livekit.plugins.musetalk import AvatarSessionOptions, RenderRequest, RenderWorkerError, VideoSpec
+from livekit.plugins.musetalk.renderer import AvatarRenderer
+from livekit.plugins.musetalk.video_sinks import EncodedVideoSink
+
+from agent.config import WorkerSettings
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"width": 511}, "width=511"),
+        ({"height": 4096}, "height=4096"),
+        ({"fps": 0}, "fps=0"),
+        ({"fps": 120}, "fps=120"),
+        ({"fps": 25, "idle_fps": 30}, "idle_fps=30"),
+        ({"idle_fps": 0}, "idle_fps=0"),
+    ],
+)
+def test_bad_avatar_options_are_refused_with_the_field_named(options: dict[str, int], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        AvatarSessionOptions(**options)
+
+
+def test_good_avatar_options_pass() -> None:
+    AvatarSessionOptions(width=720, height=720, fps=50, idle_fps=25)
+
+
+def test_a_render_request_with_bad_video_settings_is_rejected() -> None:
+    request = RenderRequest.for_agent("agent-1", AvatarSessionOptions())
+    data = json.loads(request.to_json())
+    assert RenderRequest.from_json(json.dumps(data)) == request
+    with pytest.raises(RenderWorkerError, match="fps=500"):
+        RenderRequest.from_json(json.dumps({**data, "fps": 500}))
+
+
+def test_a_render_request_from_an_older_voice_worker_still_parses() -> None:
+    data = json.loads(RenderRequest.for_agent("agent-1", AvatarSessionOptions()).to_json())
+    del data["idle_fps"]
+    assert RenderRequest.from_json(json.dumps(data)).idle_fps is None
+
+
+def test_the_worker_refuses_to_start_with_bad_video_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAMING_AVATAR_VIDEO_SIZE", "511x512")
+    with pytest.raises(ValueError, match="STREAMING_AVATAR_VIDEO_SIZE.*width=511"):
+        WorkerSettings.from_env()
+    monkeypatch.setenv("STREAMING_AVATAR_VIDEO_SIZE", "512x512")
+    monkeypatch.setenv("STREAMING_AVATAR_VIDEO_FPS", "50")
+    monkeypatch.setenv("STREAMING_AVATAR_VIDEO_IDLE_FPS", "25")
+    settings = WorkerSettings.from_env()
+    assert (settings.video_fps, settings.video_idle_fps) == (50, 25)
+
+
+async def test_a_frame_rate_above_30_opens_an_encoder() -> None:
+    """A pack or setting may ask for up to 60 fps; the encoder's rate-feedback ceiling follows it."""
+    renderer = AvatarRenderer(AvatarSessionOptions(video_encoder="x264", fps=50))
+    sink = renderer._open_video_sink(VideoSpec(width=256, height=256, fps=50))
+    try:
+        assert isinstance(sink, EncodedVideoSink)
+        assert sink.encoder.options.fps == 50
+    finally:
+        await sink.aclose()
