@@ -77,9 +77,9 @@ class NumberedFrames:
 
 @asynccontextmanager
 async def running_pacer(
-    prepared: PreparedPortrait, *, numbered: bool = False, idle_every: int = 1
+    prepared: PreparedPortrait, *, numbered: bool = False, idle_every: int = 1, source: rtc.AudioSource | None = None
 ) -> AsyncIterator[tuple[AvatarPacer, rtc.AudioSource]]:
-    source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=QUEUE_MS)
+    source = source or rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=QUEUE_MS)
     session: LipSyncSession = CpuEngine().new_session(prepared, sample_rate=SAMPLE_RATE)
     if numbered:
         session = NumberedFrames(session)
@@ -100,6 +100,34 @@ def say(pacer: AvatarPacer, seconds: float) -> None:
     tone = (8000 * np.sin(samples * 2 * np.pi * 220 / SAMPLE_RATE)).astype(np.int16)
     pacer.push_audio(rtc.AudioFrame(tone.tobytes(), SAMPLE_RATE, 1, len(tone)))
     pacer.end_segment()
+
+
+class RecordingAudioSource(rtc.AudioSource):
+    """A real AudioSource that notes the length of every frame given to it, and whether it was silent."""
+
+    def __init__(self) -> None:
+        super().__init__(SAMPLE_RATE, 1, queue_size_ms=QUEUE_MS)
+        self.captured: list[tuple[int, bool]] = []
+
+    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
+        self.captured.append((frame.samples_per_channel, not np.frombuffer(frame.data, np.int16).any()))
+        await super().capture_frame(frame)
+
+
+async def test_idle_silence_goes_in_small_pieces_so_a_reply_waits_for_one_piece(prepared: PreparedPortrait) -> None:
+    source = RecordingAudioSource()
+    async with running_pacer(prepared, source=source) as (pacer, _source):
+        await asyncio.sleep(0.3)
+        say(pacer, 0.4)
+        asked = len(source.captured)
+        await wait_for(lambda: pacer.stats.speech_frames >= 10, timeout=2, interval=0.01, what="the reply")
+    frame_samples = SAMPLE_RATE // SPEC.fps
+    idle = [n for n, silent in source.captured[:asked] if silent]
+    assert idle and max(idle) == SAMPLE_RATE // 100, "idle silence goes in 10 ms pieces"
+    after = source.captured[asked:]
+    first_speech = next(i for i, (_n, silent) in enumerate(after) if not silent)
+    assert first_speech <= 1, f"the reply went in after {first_speech} more pieces of silence"
+    assert [n for n, silent in after[first_speech:] if not silent][:10] == [frame_samples] * 10
 
 
 async def test_speech_after_idle_does_not_wait_behind_idle_silence(prepared: PreparedPortrait) -> None:

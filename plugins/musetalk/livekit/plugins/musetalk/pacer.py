@@ -38,6 +38,10 @@ from .video_sinks import VideoSink
 
 T = TypeVar("T")
 
+IDLE_AUDIO_PIECE_S = 0.01
+"""Idle silence goes into the audio queue in pieces this long, so a reply that arrives meanwhile waits for
+one piece to fit, not a whole frame (bench/pipeline_latency.py: ~28 ms average wait with whole frames)."""
+
 OPUS_PACKET_S = 0.02
 """WebRTC sends audio in 20 ms Opus packets, so audio leaves the sender up to a packet after the
 source's queue releases it, and its decoder adds a few ms more; an encoded video frame goes out at
@@ -81,7 +85,10 @@ class AvatarPacer:
         self._executor = executor
         self._sample_rate = session.sample_rate
         self._samples_per_frame = session.sample_rate // spec.fps
-        self._silence = np.zeros(self._samples_per_frame, dtype=np.int16)
+        self._silence_pieces = np.array_split(
+            np.zeros(self._samples_per_frame, dtype=np.int16), max(1, round(self.frame_duration / IDLE_AUDIO_PIECE_S))
+        )
+        self._held = False
         self._segments: deque[_Segment] = deque()  # not yet fully published
         self._finishing: deque[_Segment] = deque()  # fully published, audio still queued
         self._generation = 0
@@ -120,14 +127,17 @@ class AvatarPacer:
 
     def pause(self) -> None:
         """Hold the reply where it is: idle frames and silence until resume(); what is queued still plays."""
+        self._held = True
         self._executor.submit(self._session.hold, True)
 
     def resume(self) -> None:
+        self._held = False
         self._executor.submit(self._session.hold, False)
 
     def interrupt(self) -> None:
         """Drop queued speech now; the next frame is idle and the rest of the audio never plays."""
         self._generation += 1
+        self._held = False
         self._executor.submit(self._session.clear)
         unplayed = self._audio_source.queued_duration
         self._drop_waiting_video()
@@ -161,16 +171,17 @@ class AvatarPacer:
                 self._drop_waiting_video()
                 clock_start -= self._audio_source.queued_duration
                 self._audio_source.clear_queue()
-            audio = frame.audio if speaking and frame.audio is not None else self._silence
-            await self._audio_source.capture_frame(
-                rtc.AudioFrame(audio.tobytes(), self._sample_rate, 1, len(audio))
-            )
+            if speaking and frame.audio is not None:
+                await self._capture(frame.audio)
+                captured = self.frame_duration
+            else:
+                captured = await self._capture_idle_silence()
             if speaking and generation != self._generation:
                 # Interrupted while this frame waited for room in the queue: neither its audio nor its face goes out.
                 self._audio_source.clear_queue()
                 continue
             # The frame's audio sits at the end of the source's queue: it plays after what is queued before it.
-            plays_in = max(0.0, self._audio_source.queued_duration - self.frame_duration)
+            plays_in = max(0.0, self._audio_source.queued_duration - captured)
             if speaking:
                 speech_plays_until = time.perf_counter() + plays_in + self.frame_duration
             # A speech frame shows its whole frame of audio, so it goes out when the middle of that audio
@@ -190,6 +201,27 @@ class AvatarPacer:
                 if generation == self._generation:
                     self._account_speech_frame(plays_in)
             SPEECH_QUEUE_FRAMES.set(queued_frames)
+
+    async def _capture(self, audio: np.ndarray) -> None:
+        await self._audio_source.capture_frame(rtc.AudioFrame(audio.tobytes(), self._sample_rate, 1, len(audio)))
+
+    async def _capture_idle_silence(self) -> float:
+        """An idle frame's silence, piece by piece, cut short once a reply is ready to play; seconds captured."""
+        captured = 0
+        for piece in self._silence_pieces:
+            if captured and self._speech_ready():
+                break
+            await self._capture(piece)
+            captured += len(piece)
+        return captured / self._sample_rate
+
+    def _speech_ready(self) -> bool:
+        """A frame's worth of the next reply has arrived (the render thread has it: it is queued before)."""
+        if self._held or not self._segments:
+            return False
+        head = self._segments[0]
+        unpublished = head.samples - head.frames_published * self._samples_per_frame
+        return unpublished >= self._samples_per_frame or (head.closed and unpublished > 0)
 
     def _publishes(self, speaking: bool) -> bool:
         """Every speech frame, and one idle frame in `idle_every` from the first after speech (the mouth closes at once)."""
