@@ -67,6 +67,13 @@ async def test_avatar_video_follows_speech(livekit_server, worker, connect, room
 
     tail = change[times > times[-1] - 0.8]
     assert tail.mean() < 0.25 * change[speaking].mean(), "the mouth should be closed again after the reply"
+    # Every frame says in its metadata whether it shows speech: idle before the question, speech while the
+    # audio is loud, idle again at the end.
+    assert set(media.frame_kinds) <= {b"\x00", b"\x01"}, "every received frame carries the avatar's frame metadata"
+    speech_frame = np.array([kind == b"\x01" for kind in media.frame_kinds])
+    assert not speech_frame[times < idle_end].any()
+    assert speech_frame[speaking].mean() > 0.9
+    assert not speech_frame[times > times[-1] - 0.8].any()
     assert np.abs(media.audio_samples()).max() > 1000
     save_contact_sheet([img for (_, _, img), talk in zip(media.video, speaking) if talk], LOG_DIR / "avatar_talking.png")
 

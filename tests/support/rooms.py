@@ -37,7 +37,15 @@ class ReceivedMedia:
 
     video: list[tuple[float, int, np.ndarray]] = field(default_factory=list)  # (arrival s, timestamp_us, RGB)
     audio: list[tuple[float, np.ndarray]] = field(default_factory=list)  # (arrival s, int16 mono 16 kHz)
+    frame_kinds: list[bytes] = field(default_factory=list)  # per video frame: its metadata's user_data (b"" if none)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def first_speech_frame_after(self, start: float) -> float | None:
+        """Arrival of the first frame after `start` that the avatar marked as speech (its frame metadata)."""
+        return next(
+            (t for (t, _, _), kind in zip(self.video, self.frame_kinds, strict=True) if t >= start and kind == b"\x01"),
+            None,
+        )
 
     def video_between(self, start: float, end: float) -> list[np.ndarray]:
         return [img for t, _, img in self.video if start <= t < end]
@@ -79,6 +87,7 @@ def record_agent(
     async def read_video(track: rtc.Track) -> None:
         async for event in rtc.VideoStream(track, format=rtc.VideoBufferType.RGB24 if images else None):
             media.video.append((time.monotonic(), event.timestamp_us, keep(event.frame)))
+            media.frame_kinds.append(event.metadata.user_data if event.metadata is not None else b"")
 
     async def read_audio(track: rtc.Track) -> None:
         async for event in rtc.AudioStream(track, sample_rate=AUDIO_RATE, num_channels=1):

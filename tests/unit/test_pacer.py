@@ -41,14 +41,16 @@ class SentFrames:
 
     def __init__(self) -> None:
         self.given: list[Any] = []
+        self.metadata: list[rtc.FrameMetadata] = []
         self.sent: list[Any] = []
         self._sender = DelayedSender(self.sent.append)
 
     def publish_options(self) -> rtc.TrackPublishOptions:
         return rtc.TrackPublishOptions()
 
-    def send(self, image: Any, delay_s: float) -> None:
+    def send(self, image: Any, delay_s: float, metadata: rtc.FrameMetadata) -> None:
         self.given.append(image)
+        self.metadata.append(metadata)
         self._sender.send(image, delay_s)
 
     def drop_waiting(self) -> int:

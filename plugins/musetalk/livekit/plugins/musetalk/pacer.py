@@ -33,7 +33,7 @@ from .metrics import (
     RENDER_SECONDS,
     SPEECH_QUEUE_FRAMES,
 )
-from .video_sinks import VideoSink
+from .video_sinks import VideoSink, avatar_frame_metadata
 
 
 T = TypeVar("T")
@@ -188,7 +188,8 @@ class AvatarPacer:
             # plays; idle frames have no speech to match and go with their silence, without the offset.
             sync = self.frame_duration / 2 + OPUS_PACKET_S if speaking else 0.0
             if self._publishes(speaking):
-                self._video_sink.send(frame.image, self._video_delay(plays_in + sync))
+                metadata = avatar_frame_metadata(self.stats.frames, speaking, time.time() + plays_in)
+                self._video_sink.send(frame.image, self._video_delay(plays_in + sync), metadata)
                 (self._speech_frames_total if speaking else self._idle_frames_total).inc()
             self.stats.frames += 1
             # Behind the media clock by more than the audio queue can hide: the stream stutters.

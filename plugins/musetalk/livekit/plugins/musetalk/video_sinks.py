@@ -22,6 +22,22 @@ from .metrics import ENCODE_SECONDS, KEYFRAME_REQUESTS, RATE_UPDATES
 T = TypeVar("T")
 
 
+SPEECH_FRAME, IDLE_FRAME = b"\x01", b"\x00"
+FRAME_METADATA_FEATURES = [
+    rtc.FrameMetadataFeature.FMF_FRAME_ID,
+    rtc.FrameMetadataFeature.FMF_USER_TIMESTAMP,
+    rtc.FrameMetadataFeature.FMF_USER_DATA,
+]
+
+
+def avatar_frame_metadata(number: int, speaking: bool, audio_plays_at: float) -> rtc.FrameMetadata:
+    """What each avatar video frame carries to subscribers (docs/room-protocol.md): its number on the
+    media clock, the wall-clock time (µs) its audio starts playing at the sender, and whether it shows speech."""
+    return rtc.FrameMetadata(
+        frame_id=number, user_timestamp=round(audio_plays_at * 1e6), user_data=SPEECH_FRAME if speaking else IDLE_FRAME
+    )
+
+
 class VideoSink(Protocol):
     """send(image, delay_s) from the pacer; the sink converts or encodes the frame and hands it to
     its source on its own thread once the delay has passed.
@@ -36,7 +52,7 @@ class VideoSink(Protocol):
 
     def publish_options(self) -> rtc.TrackPublishOptions: ...
 
-    def send(self, image: Any, delay_s: float) -> None: ...
+    def send(self, image: Any, delay_s: float, metadata: rtc.FrameMetadata) -> None: ...
 
     def drop_waiting(self) -> int:
         """Forget the frames not sent yet (their audio was dropped); how many there were."""
@@ -121,15 +137,17 @@ class EncodedVideoSink:
             video_encoding=rtc.VideoEncoding(
                 max_bitrate=self.encoder.options.max_bitrate_bps, max_framerate=self.encoder.options.fps
             ),
+            frame_metadata_features=FRAME_METADATA_FEATURES,
         )
 
-    def send(self, image: Any, delay_s: float) -> None:
-        self._sender.send(image, delay_s)
+    def send(self, image: Any, delay_s: float, metadata: rtc.FrameMetadata) -> None:
+        self._sender.send((image, metadata), delay_s)
 
     def drop_waiting(self) -> int:
         return self._sender.drop_waiting()
 
-    def _encode_and_submit(self, image: Any) -> None:
+    def _encode_and_submit(self, frame: tuple[Any, rtc.FrameMetadata]) -> None:
+        image, metadata = frame
         feedback = self.source.take_feedback()
         if feedback.keyframe_requested:
             KEYFRAME_REQUESTS.inc()
@@ -148,6 +166,7 @@ class EncodedVideoSink:
                 codec=rtc.VideoCodec.H264,
                 frame_type=frame_type,
                 timestamp_us=time.monotonic_ns() // 1000,
+                metadata=metadata,
             )
         )
         if not accepted:
@@ -168,17 +187,21 @@ class RawVideoSink:
         self._sender = DelayedSender(self._convert_and_capture)
 
     def publish_options(self) -> rtc.TrackPublishOptions:
-        return rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_CAMERA)
+        return rtc.TrackPublishOptions(
+            source=rtc.TrackSource.SOURCE_CAMERA, frame_metadata_features=FRAME_METADATA_FEATURES
+        )
 
-    def send(self, image: Any, delay_s: float) -> None:
-        self._sender.send(image, delay_s)
+    def send(self, image: Any, delay_s: float, metadata: rtc.FrameMetadata) -> None:
+        self._sender.send((image, metadata), delay_s)
 
     def drop_waiting(self) -> int:
         return self._sender.drop_waiting()
 
-    def _convert_and_capture(self, image: Any) -> None:
+    def _convert_and_capture(self, frame: tuple[Any, rtc.FrameMetadata]) -> None:
+        image, metadata = frame
         self.source.capture_frame(
-            rtc.VideoFrame(self._width, self._height, rtc.VideoBufferType.RGB24, host_rgb(image).tobytes())
+            rtc.VideoFrame(self._width, self._height, rtc.VideoBufferType.RGB24, host_rgb(image).tobytes()),
+            metadata=metadata,
         )
 
     async def aclose(self) -> None:
