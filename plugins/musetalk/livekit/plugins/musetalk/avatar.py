@@ -78,6 +78,7 @@ class AvatarSession(_BaseAvatarSession[AvatarEvent]):
         self._render_request: RenderRequest | None = None
         self._replacement: api.AgentDispatch | None = None
         self._replacing: asyncio.Task[None] | None = None
+        self._muted_for_replacement = False
         self._closing = False
 
     @property
@@ -137,6 +138,7 @@ class AvatarSession(_BaseAvatarSession[AvatarEvent]):
         logger.error("the render worker left mid-session; dispatching another", extra={"identity": self._identity})
         self._agent_session.interrupt(force=True)
         self._agent_session.output.set_audio_enabled(False)
+        self._muted_for_replacement = True
         self.emit("notice", "the avatar's render worker left; replies are text-only until another one takes over")
         self._replacing = asyncio.create_task(self._dispatch_replacement())
 
@@ -153,11 +155,12 @@ class AvatarSession(_BaseAvatarSession[AvatarEvent]):
             participant.identity != self._identity
             or publication.kind != rtc.TrackKind.KIND_VIDEO
             or self._agent_session is None
-            or self._agent_session.output.audio_enabled
+            or not self._muted_for_replacement
         ):
             return
         logger.info("a new render worker took over the avatar", extra={"identity": self._identity})
         self._replacement = None
+        self._muted_for_replacement = False
         self._agent_session.output.set_audio_enabled(True)
         self.emit("notice", "a new render worker took over the avatar; replies are spoken again")
 
