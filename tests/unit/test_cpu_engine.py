@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from livekit.plugins.musetalk.engines.base import AvatarFrame
 from livekit.plugins.musetalk.engines.cpu import CpuEngine, CpuSession, Liveliness, PreparedPortrait
+from livekit.plugins.musetalk.engines.cpu.mouth_driver import MouthDriver
 from livekit.plugins.musetalk.packs import CACHE_DIR_ENV, load_pack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -181,3 +182,17 @@ def test_closed_session_refuses_work(prepared: PreparedPortrait) -> None:
     s.close()
     with pytest.raises(RuntimeError, match="closed"):
         s.next_frame()
+
+
+def test_the_mouth_moves_at_the_same_speed_in_seconds_at_any_frame_rate() -> None:
+    """Attack, release and the peak's decay are per 40 ms; at 50 fps two frames do what one did."""
+    rate = 24000
+    tone = (8000 * np.sin(np.arange(rate // 5) * 2 * np.pi * 220 / rate)).astype(np.int16)  # 200 ms
+    at_25, at_50 = MouthDriver(rate, 25), MouthDriver(rate, 50)
+    openings_25 = [at_25.speech_frame(chunk).open for chunk in np.split(tone, 5)]
+    openings_50 = [at_50.speech_frame(chunk).open for chunk in np.split(tone, 10)][1::2]
+    assert openings_25[0] > 0.3
+    np.testing.assert_allclose(openings_50, openings_25, atol=0.05)
+    closing_25 = [at_25.silent_frame().open for _ in range(2)]
+    closing_50 = [at_50.silent_frame().open for _ in range(4)][1::2]
+    np.testing.assert_allclose(closing_50, closing_25, atol=0.05)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+REFERENCE_FPS = 25  # the per-frame constants below are per 40 ms frame; other rates scale them
 SILENCE_DBFS = -50.0  # at or below: mouth target closed, whatever the speaker's level
 OPENING_RANGE_DB = 20.0  # the jaw opens from (peak - this) up to the peak level
 PEAK_DECAY_DB = 0.15  # per frame: how fast the remembered peak level sinks (~4 dB/s at 25 fps)
@@ -77,15 +78,20 @@ def target_shape(features: SpectralFeatures, peak_dbfs: float) -> MouthShape:
 class MouthDriver:
     """Turns consecutive audio frames into smoothed mouth shapes."""
 
-    def __init__(self, sample_rate: int) -> None:
+    def __init__(self, sample_rate: int, fps: int = REFERENCE_FPS) -> None:
         self._sample_rate = sample_rate
         self._shape = CLOSED
         self._peak_dbfs = INITIAL_PEAK_DBFS
+        # The same speed in seconds at any frame rate: n frames at `fps` cover what one 40 ms frame does.
+        frames_per_reference = fps / REFERENCE_FPS
+        self._attack = 1.0 - (1.0 - ATTACK) ** (1.0 / frames_per_reference)
+        self._release = 1.0 - (1.0 - RELEASE) ** (1.0 / frames_per_reference)
+        self._peak_decay_db = PEAK_DECAY_DB / frames_per_reference
 
     def speech_frame(self, samples: np.ndarray) -> MouthShape:
         features = analyse_frame(samples, self._sample_rate)
         if features.dbfs > SILENCE_DBFS:
-            self._peak_dbfs = max(features.dbfs, self._peak_dbfs - PEAK_DECAY_DB)
+            self._peak_dbfs = max(features.dbfs, self._peak_dbfs - self._peak_decay_db)
         return self._follow(target_shape(features, self._peak_dbfs))
 
     def silent_frame(self) -> MouthShape:
@@ -96,7 +102,7 @@ class MouthDriver:
 
     def _follow(self, target: MouthShape) -> MouthShape:
         previous = self._shape
-        rate = ATTACK if target.open > previous.open else RELEASE
+        rate = self._attack if target.open > previous.open else self._release
         opening = previous.open + rate * (target.open - previous.open)
         if opening < SNAP_CLOSED and target.open < SNAP_CLOSED:
             self._shape = CLOSED

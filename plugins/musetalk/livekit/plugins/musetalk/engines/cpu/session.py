@@ -34,7 +34,7 @@ class CpuSession:
         self.samples_per_frame = sample_rate // spec.fps
         self.last_pose = FacePose()
         self._renderer = Renderer(rig)
-        self._mouth = MouthDriver(sample_rate)
+        self._mouth = MouthDriver(sample_rate, spec.fps)
         self._blinks = BlinkSchedule(spec.fps, liveliness.seed) if liveliness.blinks else None
         self._head = HeadMotion(spec.fps, liveliness.seed, liveliness.head_motion_px * spec.width / 512)
         self._queue: deque[np.ndarray] = deque()
