@@ -222,3 +222,22 @@ async def test_idle_frames_go_at_a_reduced_rate_and_speech_at_full_rate(prepared
     assert [n for n in given if n in idle_before] == list(idle_before)[::2], "one idle frame in two, from the first"
     assert [n for n in given if n in idle_after] == list(idle_after)[::2], "the first idle frame after speech goes out"
     assert speech == list(range(speech[0], after)), "speech frames are consecutive and all sent"
+
+
+async def test_delayed_sender_survives_a_failing_delivery_and_logs_it_once(caplog: pytest.LogCaptureFixture) -> None:
+    delivered: list[int] = []
+
+    def deliver(item: int) -> None:
+        if item < 0:
+            raise RuntimeError("encoder gone")
+        delivered.append(item)
+
+    sender = DelayedSender(deliver)
+    try:
+        for item in (-1, -2, -3, 4):
+            sender.send(item, 0.0)
+        await wait_for(lambda: delivered == [4], timeout=1, interval=0.005, what="the frame after the failures")
+    finally:
+        sender.close()
+    failures = [r for r in caplog.records if "could not be sent" in r.getMessage()]
+    assert len(failures) == 1 and failures[0].exc_info is not None

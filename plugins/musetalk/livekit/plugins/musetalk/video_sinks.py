@@ -96,11 +96,17 @@ class DelayedSender(Generic[T]):
         self._thread.join()
 
     def _run(self) -> None:
+        failures = 0
         while (item := self._next_due()) is not None:
             try:
                 self._deliver(item[0])
             except Exception:
-                logger.exception("an avatar video frame could not be sent")
+                # The first failure with its traceback, then a count now and then: 25 a second would flood the log.
+                failures += 1
+                if failures == 1:
+                    logger.exception("an avatar video frame could not be sent; the video stalls while this lasts")
+                elif failures % 250 == 0:
+                    logger.error("%d avatar video frames could not be sent so far", failures)
 
     def _next_due(self) -> tuple[T] | None:
         with self._wake:
