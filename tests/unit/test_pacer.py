@@ -241,3 +241,15 @@ async def test_delayed_sender_survives_a_failing_delivery_and_logs_it_once(caplo
         sender.close()
     failures = [r for r in caplog.records if "could not be sent" in r.getMessage()]
     assert len(failures) == 1 and failures[0].exc_info is not None
+
+
+async def test_delayed_sender_keeps_a_bounded_queue() -> None:
+    delivered: list[int] = []
+    sender = DelayedSender(delivered.append, max_waiting=3)
+    try:
+        for item in range(5):
+            sender.send(item, 0.05)
+        await wait_for(lambda: len(delivered) == 3, timeout=1, interval=0.005, what="the frames kept")
+    finally:
+        sender.close()
+    assert delivered == [2, 3, 4], "the oldest frames are dropped when too many wait"

@@ -15,7 +15,11 @@ SESSIONS_ACTIVE = Gauge(
 )
 SESSIONS_STARTED = Counter("avatar_sessions_started", "Avatar sessions started", ["engine", "encoder"])
 FRAMES = Counter("avatar_frames", "Frames published", ["kind"])
-FRAMES_DROPPED = Counter("avatar_frames_dropped", "Rendered frames not sent because their audio was dropped")
+FRAMES_DROPPED = Counter(
+    "avatar_frames_dropped",
+    "Rendered frames never sent: their audio was dropped (audio_dropped), or sending fell behind (sender_behind)",
+    ["reason"],
+)
 FRAMES_LATE = Counter("avatar_frames_late", "Frames published after their slot on the media clock")
 AUDIO_DROPPED_SECONDS = Counter("avatar_audio_dropped_seconds", "Queued speech dropped by interruptions")
 RENDER_SECONDS = Histogram("avatar_render_seconds", "Lip-sync engine time per frame", buckets=_FAST_BUCKETS)

@@ -235,7 +235,7 @@ class AvatarPacer:
     def _drop_waiting_video(self) -> None:
         """The audio queue is about to be emptied: the frames waiting for that audio never go out
         (they were not encoded yet), and the next frame may go at once."""
-        FRAMES_DROPPED.inc(self._video_sink.drop_waiting())
+        FRAMES_DROPPED.labels(reason="audio_dropped").inc(self._video_sink.drop_waiting())
         self._next_video_at = time.perf_counter()
 
     def _render(self) -> tuple[AvatarFrame, int]:

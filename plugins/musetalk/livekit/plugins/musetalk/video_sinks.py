@@ -17,7 +17,7 @@ from livekit import rtc
 from .encoders import Encoder, apply_feedback
 from .encoders.base import host_rgb
 from .log import logger
-from .metrics import ENCODE_SECONDS, KEYFRAME_REQUESTS, RATE_UPDATES
+from .metrics import ENCODE_SECONDS, FRAMES_DROPPED, KEYFRAME_REQUESTS, RATE_UPDATES
 
 T = TypeVar("T")
 
@@ -66,10 +66,13 @@ class DelayedSender(Generic[T]):
     The delivery work (encoding, the SDK's capture call) runs here, off the event loop,
     and only for frames that are really sent. Items are expected with non-decreasing due
     times (the pacer spaces them); one due earlier than the item before it waits for it.
+    At most `max_waiting` wait (normally a few: the audio queue's worth); if delivery falls
+    further behind, the oldest are dropped unsent and counted.
     """
 
-    def __init__(self, deliver: Callable[[T], object], name: str = "avatar-video") -> None:
+    def __init__(self, deliver: Callable[[T], object], name: str = "avatar-video", max_waiting: int = 25) -> None:
         self._deliver = deliver
+        self._max_waiting = max_waiting
         self._waiting: deque[tuple[float, T]] = deque()
         self._wake = threading.Condition()
         self._closed = False
@@ -79,6 +82,9 @@ class DelayedSender(Generic[T]):
     def send(self, item: T, delay_s: float) -> None:
         with self._wake:
             self._waiting.append((time.perf_counter() + delay_s, item))
+            if len(self._waiting) > self._max_waiting:
+                self._waiting.popleft()
+                FRAMES_DROPPED.labels(reason="sender_behind").inc()
             self._wake.notify()
 
     def drop_waiting(self) -> int:
