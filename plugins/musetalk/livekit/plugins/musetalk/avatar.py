@@ -166,6 +166,9 @@ class AvatarSession(_BaseAvatarSession[AvatarEvent]):
 
     async def aclose(self) -> None:
         self._closing = True
+        if self._room is not None:
+            self._room.off("participant_disconnected", self._on_participant_disconnected)
+            self._room.off("track_published", self._on_track_published)
         if self._replacing is not None:
             await self._replacing
         if self._replacement is not None:
