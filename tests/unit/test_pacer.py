@@ -18,7 +18,7 @@ from livekit.plugins.musetalk.engines.base import AvatarFrame, LipSyncSession, V
 from livekit.plugins.musetalk.engines.cpu import CpuEngine, PreparedPortrait
 from livekit.plugins.musetalk.packs import CACHE_DIR_ENV, load_pack
 from livekit.plugins.musetalk.pacer import AvatarPacer
-from livekit.plugins.musetalk.video_sinks import DelayedSender
+from livekit.plugins.musetalk.video_sinks import SPEECH_FRAME, DelayedSender, SenderThreadSink
 from support.rooms import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,8 +34,8 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreparedPortr
         yield CpuEngine().prepare(load_pack("default", REPO / "avatars"), SPEC)
 
 
-class SentFrames:
-    """A video sink that keeps what it was given, in arrival order."""
+class SentFrames(SenderThreadSink):
+    """The sinks' sending without a room: keeps what it was given, and what went out, in order."""
 
     source: Any = None
 
@@ -43,7 +43,7 @@ class SentFrames:
         self.given: list[Any] = []
         self.metadata: list[rtc.FrameMetadata] = []
         self.sent: list[Any] = []
-        self._sender = DelayedSender(self.sent.append)
+        super().__init__()
 
     def publish_options(self) -> rtc.TrackPublishOptions:
         return rtc.TrackPublishOptions()
@@ -51,10 +51,10 @@ class SentFrames:
     def send(self, image: Any, delay_s: float, metadata: rtc.FrameMetadata) -> None:
         self.given.append(image)
         self.metadata.append(metadata)
-        self._sender.send(image, delay_s)
+        super().send(image, delay_s, metadata)
 
-    def drop_waiting(self) -> int:
-        return self._sender.drop_waiting()
+    def _deliver(self, image: Any, metadata: rtc.FrameMetadata) -> None:
+        self.sent.append(image)
 
     async def aclose(self) -> None:
         self._sender.close()
@@ -222,6 +222,8 @@ async def test_idle_frames_go_at_a_reduced_rate_and_speech_at_full_rate(prepared
     assert [n for n in given if n in idle_before] == list(idle_before)[::2], "one idle frame in two, from the first"
     assert [n for n in given if n in idle_after] == list(idle_after)[::2], "the first idle frame after speech goes out"
     assert speech == list(range(speech[0], after)), "speech frames are consecutive and all sent"
+    labels = [(m.frame_id, m.user_data == SPEECH_FRAME) for m in sink.metadata]
+    assert labels == sink.given, "each frame's metadata carries its number and whether it shows speech"
 
 
 async def test_delayed_sender_survives_a_failing_delivery_and_logs_it_once(caplog: pytest.LogCaptureFixture) -> None:

@@ -127,7 +127,27 @@ class DelayedSender(Generic[T]):
             return None
 
 
-class EncodedVideoSink:
+class SenderThreadSink:
+    """What both sinks share: frames wait in a DelayedSender and `_deliver` hands each to the source
+    on the sender's thread when it is due."""
+
+    def __init__(self) -> None:
+        self._sender: DelayedSender[tuple[Any, rtc.FrameMetadata]] = DelayedSender(self._deliver_due)
+
+    def send(self, image: Any, delay_s: float, metadata: rtc.FrameMetadata) -> None:
+        self._sender.send((image, metadata), delay_s)
+
+    def drop_waiting(self) -> int:
+        return self._sender.drop_waiting()
+
+    def _deliver_due(self, frame: tuple[Any, rtc.FrameMetadata]) -> None:
+        self._deliver(*frame)
+
+    def _deliver(self, image: Any, metadata: rtc.FrameMetadata) -> None:
+        raise NotImplementedError
+
+
+class EncodedVideoSink(SenderThreadSink):
     """Encodes each frame as it goes out and hands the access unit to an `rtc.EncodedVideoSource`.
 
     Keyframe requests (a late joiner, packet loss) and the SDK's rate targets are
@@ -138,7 +158,7 @@ class EncodedVideoSink:
         self.encoder = encoder
         self.source = rtc.EncodedVideoSource(encoder.options.width, encoder.options.height)
         self.frames_rejected = 0
-        self._sender = DelayedSender(self._encode_and_submit)
+        super().__init__()
 
     def publish_options(self) -> rtc.TrackPublishOptions:
         return rtc.TrackPublishOptions(
@@ -152,14 +172,7 @@ class EncodedVideoSink:
             frame_metadata_features=FRAME_METADATA_FEATURES,
         )
 
-    def send(self, image: Any, delay_s: float, metadata: rtc.FrameMetadata) -> None:
-        self._sender.send((image, metadata), delay_s)
-
-    def drop_waiting(self) -> int:
-        return self._sender.drop_waiting()
-
-    def _encode_and_submit(self, frame: tuple[Any, rtc.FrameMetadata]) -> None:
-        image, metadata = frame
+    def _deliver(self, image: Any, metadata: rtc.FrameMetadata) -> None:
         feedback = self.source.take_feedback()
         if feedback.keyframe_requested:
             KEYFRAME_REQUESTS.inc()
@@ -190,27 +203,20 @@ class EncodedVideoSink:
         await self.source.aclose()
 
 
-class RawVideoSink:
+class RawVideoSink(SenderThreadSink):
     """RGB frames to an `rtc.VideoSource`; the SDK's own encoder (and simulcast) takes over."""
 
     def __init__(self, width: int, height: int) -> None:
         self.source = rtc.VideoSource(width, height)
         self._width, self._height = width, height
-        self._sender = DelayedSender(self._convert_and_capture)
+        super().__init__()
 
     def publish_options(self) -> rtc.TrackPublishOptions:
         return rtc.TrackPublishOptions(
             source=rtc.TrackSource.SOURCE_CAMERA, frame_metadata_features=FRAME_METADATA_FEATURES
         )
 
-    def send(self, image: Any, delay_s: float, metadata: rtc.FrameMetadata) -> None:
-        self._sender.send((image, metadata), delay_s)
-
-    def drop_waiting(self) -> int:
-        return self._sender.drop_waiting()
-
-    def _convert_and_capture(self, frame: tuple[Any, rtc.FrameMetadata]) -> None:
-        image, metadata = frame
+    def _deliver(self, image: Any, metadata: rtc.FrameMetadata) -> None:
         self.source.capture_frame(
             rtc.VideoFrame(self._width, self._height, rtc.VideoBufferType.RGB24, host_rgb(image).tobytes()),
             metadata=metadata,
