@@ -66,11 +66,7 @@ async def run_level(server: LiveKitServer, worker: Worker, n: int, window_s: flo
         await room.local_participant.send_text(TALK, topic="lk.chat")
     await asyncio.gather(*(wait_for(lambda a=a: a.attributes.get("lk.agent.state") == "speaking", timeout=60, what="speaking") for a in agents))
     await asyncio.sleep(1.0)
-    start = time.monotonic()
-    _, cpu_start = tree_usage(worker)
-    await asyncio.sleep(window_s)
-    end = time.monotonic()
-    rss, cpu_end = tree_usage(worker)
+    start, end, cpu_pct, rss = await measure_window(worker, window_s)
     on_time, delivered, punctual = [], [], []
     for media in medias:
         frames = np.array([(t, ts / 1e6) for t, ts, _ in media.video if start <= t < end]).reshape(-1, 2)
@@ -89,7 +85,7 @@ async def run_level(server: LiveKitServer, worker: Worker, n: int, window_s: flo
         "worst_delivered": round(min(delivered), 3),
         "worst_punctual": round(min(punctual), 3),
         "rss_mb": rss / 2**20,
-        "cpu_pct": 100 * (cpu_end - cpu_start) / (end - start),
+        "cpu_pct": cpu_pct,
         **idle,
     }
 
@@ -97,13 +93,19 @@ async def run_level(server: LiveKitServer, worker: Worker, n: int, window_s: flo
 async def measure_idle(worker: Worker, medias: list[ReceivedMedia], window_s: float) -> dict[str, float]:
     """Worker CPU and the lowest frame rate a client receives while every avatar listens."""
     await asyncio.sleep(1.0)
+    start, end, cpu_pct, _ = await measure_window(worker, window_s)
+    fps = [sum(start <= t < end for t, _, _ in media.video) / (end - start) for media in medias]
+    return {"idle_cpu_pct": cpu_pct, "idle_fps_received_min": min(fps)}
+
+
+async def measure_window(worker: Worker, window_s: float) -> tuple[float, float, float, float]:
+    """Wait `window_s`: (its start, its end, the worker tree's CPU % over it, RSS bytes at its end)."""
     start = time.monotonic()
     _, cpu_start = tree_usage(worker)
     await asyncio.sleep(window_s)
     end = time.monotonic()
-    _, cpu_end = tree_usage(worker)
-    fps = [sum(start <= t < end for t, _, _ in media.video) / (end - start) for media in medias]
-    return {"idle_cpu_pct": 100 * (cpu_end - cpu_start) / (end - start), "idle_fps_received_min": min(fps)}
+    rss, cpu_end = tree_usage(worker)
+    return start, end, 100 * (cpu_end - cpu_start) / (end - start), rss
 
 
 async def main() -> None:

@@ -187,20 +187,6 @@ class AgentObserver:
         """The latest received agent audio frame is loud and arrived after `since`."""
         return bool(self.audio) and self.audio[-1][0] >= since and self.audio[-1][1] > LOUD
 
-    def mouth_still_from(self, start: float, end: float, still_s: float = 0.5) -> float | None:
-        """Arrival of the first frame in [start, end) from which the mouth region stays as still as it
-        is over the last `still_s` before `end` (None if it never settles)."""
-        frames = [(t, luma) for t, luma in self.video if start <= t < end]
-        still = [luma for t, luma in frames if t >= end - still_s]
-        if len(still) < 2:
-            return None
-        reference = np.median(still, axis=0)
-        tolerance = 2 * max(float(np.abs(luma - reference).mean()) for luma in still) + 1
-        moving = [t for t, luma in frames if np.abs(luma - reference).mean() > tolerance]
-        if not moving:
-            return start
-        return next((t for t, _ in frames if t > moving[-1]), None)
-
     def loud_seconds(self, start: float, end: float) -> float:
         return sum(duration for t, peak, duration in self.audio if start <= t < end and peak > LOUD)
 
