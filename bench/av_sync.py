@@ -1,20 +1,32 @@
 """A/V offset at a subscriber, and a late joiner's time to its first decoded frame.
 
-The avatar says syllables separated by pauses ("pa. pa. pa."), so the received
-audio has sharp onsets. For each audio onset (arrival clock of the LiveKit
-Python SDK's AudioStream) the nearest mouth opening in the received video
-(VideoStream arrival clock) gives one offset: positive = video late. The
-cross-correlation of the mouth-motion curve with the audio envelope is a second,
-differently biased measure: a frame is held for 40 ms from the middle of its
-audio, which reads as ~+20 ms there, while the mouth's threshold crossing leads
-the audio's (it opens on the first loud part of a frame), which reads early.
-During each reply a second client joins; its first decoded frame needs a
-keyframe, which the encoder makes on the subscriber's request.
+The bench plays the voice agent of remote mode: it dispatches a render worker and
+streams it speech through LiveKit Agents' data-stream avatar protocol, so it
+chooses the audio. That audio is syllables with sharp onsets: a harmonic tone that
+starts at full level after silence, with random gaps so the onsets fall anywhere
+within a video frame (fixed gaps would always hit the same phase of the 40 ms frame
+grid). The offline TTS was used before: its syllables ramp up over 50-90 ms and run
+together, which left a few soft onsets per reply.
+
+A subscriber records the avatar. For each audio onset (when the SDK's AudioStream
+delivers it: 10 ms chunks at playout pace) the nearest mouth opening in the video
+gives one offset, positive = video late. A frame's time is its render time, the
+time the subscriber's WebRTC schedules it to be shown after its jitter buffer and
+A/V synchronisation (`VideoFrameEvent.timestamp_us`, the monotonic clock); the
+offset by arrival in Python, about 10 ms earlier, is reported too. At 25 fps a
+frame shows 40 ms of audio, so an onset anywhere in it reads as up to ±20 ms:
+`quantization_p95_abs_ms` is what that alone makes of the p95.
+
+The cross-correlation of the mouth-motion curve with the audio envelope is a
+second, differently biased measure (a frame is held for its whole 40 ms). During
+each turn a second client joins; its first decoded frame needs a keyframe, which
+the encoder makes on the subscriber's request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -22,14 +34,46 @@ from pathlib import Path
 import numpy as np
 from _common import json_arg_parser, machine, print_table, summary, write_json
 from livekit import rtc
+from livekit.agents.voice.avatar import DataStreamAudioOutput
+from livekit.plugins.musetalk import AvatarSessionOptions, RenderRequest
 from support.lipsync import audio_envelope, closed_mouth, default_mouth_box, mouth_change, onsets, paired_offsets
 from support.rooms import agent_participant, record_agent, wait_for
 from support.stack import start_livekit_server, start_worker
 
-PROMPT = "pa. pa. pa. pa. pa. pa. pa. pa"
+ROOM = "avsync"
+VOICE_IDENTITY = "bench-voice-agent"
+SYLLABLE_S = 0.16
+GAP_S = (0.3, 0.5)
+CHUNK_S = 0.02
 
 
-async def late_join_first_frame_ms(server, room_name: str, identity: str) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def syllables(sample_rate: int, count: int, rng: np.random.Generator) -> np.ndarray:
+    """`count` syllables: a 140 Hz harmonic tone at full level from its first sample, 10 ms fade out,
+    separated by random silences."""
+    n = int(SYLLABLE_S * sample_rate)
+    t = np.arange(n) / sample_rate
+    tone = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 9))
+    fade = np.minimum(1.0, (n - np.arange(n)) / (0.01 * sample_rate))
+    syllable = (0.35 * 32767 * tone / np.abs(tone).max() * fade).astype(np.int16)
+    parts = []
+    for _ in range(count):
+        parts += [np.zeros(int(rng.uniform(*GAP_S) * sample_rate), np.int16), syllable]
+    return np.concatenate(parts)
+
+
+async def say(output: DataStreamAudioOutput, samples: np.ndarray, sample_rate: int) -> None:
+    """Stream `samples` to the render worker as one reply, at playout pace like a TTS would."""
+    chunk = int(CHUNK_S * sample_rate)
+    started = time.monotonic()
+    for i, start in enumerate(range(0, len(samples), chunk)):
+        piece = samples[start : start + chunk]
+        await output.capture_frame(rtc.AudioFrame(piece.tobytes(), sample_rate, 1, len(piece)))
+        await asyncio.sleep(max(0.0, started + (i + 1) * CHUNK_S * 0.5 - time.monotonic()))
+    output.flush()
+    await output.wait_for_playout()
+
+
+async def late_join_first_frame_ms(server, identity: str) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """(join → first decoded frame, video track subscribed → first decoded frame) in ms."""
     room = rtc.Room()
     subscribed: list[float] = []
@@ -39,7 +83,7 @@ async def late_join_first_frame_ms(server, room_name: str, identity: str) -> tup
     )
     media = record_agent(room)
     started = time.monotonic()
-    await room.connect(server.url, server.token(room_name, identity))
+    await room.connect(server.url, server.token(ROOM, identity))
     await wait_for(lambda: media.video, timeout=15, interval=0.005, what="late joiner's first frame")
     first = media.video[0][0]
     media.stop()
@@ -48,8 +92,7 @@ async def late_join_first_frame_ms(server, room_name: str, identity: str) -> tup
 
 
 async def jitter_buffer_ms(room: rtc.Room) -> dict[str, float]:
-    """Mean jitter-buffer delay of the agent's audio and video at this subscriber (WebRTC inbound-rtp stats):
-    how much of the arrival offset the subscriber's own buffering could explain."""
+    """Mean jitter-buffer delay of the avatar's audio and video at this subscriber (WebRTC inbound-rtp stats)."""
     delays = {}
     for participant in room.remote_participants.values():
         for publication in participant.track_publications.values():
@@ -87,75 +130,109 @@ def soak_drift_ms(times: np.ndarray, change: np.ndarray, env_times: np.ndarray, 
     }
 
 
+def offset_stats(audio_on: list[float], times: np.ndarray, change: np.ndarray) -> tuple[np.ndarray, int]:
+    """(video − audio offsets in ms, video onsets found) with mouth-change onsets at `times`."""
+    video_on = onsets(times, change, threshold=0.25 * change.max(), quiet_s=0.12)
+    return np.array(paired_offsets(audio_on, video_on)) * 1000, len(video_on)
+
+
 async def main() -> None:
     parser = json_arg_parser(__doc__ or "")
     parser.add_argument("--turns", type=int, default=6)
+    parser.add_argument("--syllables", type=int, default=15, help="per turn")
+    parser.add_argument("--fps", type=int, default=None, help="the avatar's frame rate (default: the pack's)")
     parser.add_argument("--soak-minutes", type=float, default=0.0, help="then keep it talking this long (drift check)")
     args = parser.parse_args()
     x0, y0, x1, y1 = default_mouth_box()
     box = (0, 0, x1 - x0, y1 - y0)  # frames are recorded as mouth crops
+    opts = AvatarSessionOptions(fps=args.fps)
+    request = RenderRequest.for_agent(VOICE_IDENTITY, opts)
+    rng = np.random.default_rng(7)
     logs = Path(tempfile.mkdtemp(prefix="bench-avsync-"))
     server = start_livekit_server(logs)
-    worker = start_worker(server, logs, name="avsync")
-    room = rtc.Room()
+    render_agent_name = f"streaming-avatar-render-bench-{secrets.token_hex(3)}"
+    worker = start_worker(
+        server, logs, name="avsync-render",
+        extra_env={"STREAMING_AVATAR_ROLE": "render", "STREAMING_AVATAR_RENDER_AGENT_NAME": render_agent_name},
+    )
+    voice, room = rtc.Room(), rtc.Room()
     try:
-        await room.connect(server.url, server.token("avsync", "listener"))
+        await voice.connect(server.url, server.token(ROOM, VOICE_IDENTITY))
+        await room.connect(server.url, server.token(ROOM, "listener"))
         media = record_agent(room, crop=(x0, y0, x1, y1))
-        await server.dispatch(worker.agent_name, "avsync", '{"language": "en"}')
-        agent = await wait_for(lambda: agent_participant(room), what="agent")
-        await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", what="agent listening")
+        await server.dispatch(render_agent_name, ROOM, request.to_json())
+        await wait_for(lambda: agent_participant(room), what="render worker")
+        await wait_for(lambda: media.video, timeout=30, what="avatar video")
+        output = DataStreamAudioOutput(voice, destination_identity=request.avatar_identity, sample_rate=opts.sample_rate)
         await asyncio.sleep(1.0)
         idle_end = time.monotonic()
         late_joins: list[tuple[float, float]] = []
-        for turn in range(args.turns):
-            await room.local_participant.send_text(PROMPT, topic="lk.chat")
-            await wait_for(lambda: agent.attributes.get("lk.agent.state") == "speaking", timeout=30, what="speaking")
+        soak_end = None
+        turn = 0
+        while turn < args.turns or time.monotonic() < (soak_end or 0):
+            speech = asyncio.create_task(say(output, syllables(opts.sample_rate, args.syllables, rng), opts.sample_rate))
+            if turn < args.turns:
+                await asyncio.sleep(1.0)
+                late_joins.append(await late_join_first_frame_ms(server, f"late-{turn}"))
+            await speech
             await asyncio.sleep(0.5)
-            late_joins.append(await late_join_first_frame_ms(server, "avsync", f"late-{turn}"))
-            await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", timeout=60, what="listening")
-            await asyncio.sleep(0.5)
-        soak_end = time.monotonic() + args.soak_minutes * 60
-        while time.monotonic() < soak_end:
-            await room.local_participant.send_text(PROMPT, topic="lk.chat")
-            await wait_for(lambda: agent.attributes.get("lk.agent.state") == "speaking", timeout=30, what="speaking")
-            await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", timeout=60, what="listening")
-            await asyncio.sleep(0.3)
+            turn += 1
+            if turn == args.turns:
+                soak_end = time.monotonic() + args.soak_minutes * 60
         jitter_buffers = await jitter_buffer_ms(room)
         media.stop()
     finally:
         await room.disconnect()
+        await voice.disconnect()
         worker.stop()
         server.stop()
 
-    times, change = mouth_change(media, box, closed_mouth(media.video_between(0, idle_end), box))
+    arrival, change = mouth_change(media, box, closed_mouth(media.video_between(0, idle_end), box))
+    render = np.array([timestamp_us for _, timestamp_us, _ in media.video]) / 1e6
     env_times, env = audio_envelope(media)
     audio_on = onsets(env_times, env, threshold=0.15 * env.max(), quiet_s=0.12)
-    video_on = onsets(times, change, threshold=0.25 * change.max(), quiet_s=0.12)
-    offsets_ms = np.array(paired_offsets(audio_on, video_on)) * 1000
+    offsets_ms, video_onsets = offset_stats(audio_on, render, change)
+    arrival_offsets_ms, _ = offset_stats(audio_on, arrival, change)
+    frame_ms = 1000 / (args.fps or 25)
     join_ms, subscribed_ms = zip(*late_joins)
-    drift = soak_drift_ms(times, change, env_times, env) if args.soak_minutes else None
+    drift = soak_drift_ms(render, change, env_times, env) if args.soak_minutes else None
     result = {
         "av_offset_ms": {
             "mean": round(float(offsets_ms.mean()), 1),
             "p95_abs": round(float(np.percentile(np.abs(offsets_ms), 95)), 1),
             "median": round(float(np.median(offsets_ms)), 1),
-            "xcorr": xcorr_offset_ms(times, change, env_times, env),
+            "p5": round(float(np.percentile(offsets_ms, 5)), 1),
+            "p95": round(float(np.percentile(offsets_ms, 95)), 1),
+            "xcorr": xcorr_offset_ms(render, change, env_times, env),
         },
-        "onsets": {"audio": len(audio_on), "video": len(video_on), "paired": len(offsets_ms)},
+        "av_offset_by_arrival_ms": {
+            "mean": round(float(arrival_offsets_ms.mean()), 1),
+            "p95_abs": round(float(np.percentile(np.abs(arrival_offsets_ms), 95)), 1),
+        },
+        "quantization_p95_abs_ms": round(0.95 * frame_ms / 2, 1),
+        "video_render_after_arrival_ms": round(float(np.median(render - arrival) * 1000), 1),
+        "onsets": {"audio": len(audio_on), "video": video_onsets, "paired": len(offsets_ms)},
         "subscriber_jitter_buffer_ms": jitter_buffers,
         "soak": drift,
         "late_join_first_frame_ms": summary(list(join_ms)),
         "late_join_subscribed_to_first_frame_ms": summary(list(subscribed_ms)),
+        "fps": args.fps or 25,
         "machine": machine(),
     }
+    av = result["av_offset_ms"]
     print_table(
         [
-            ("A/V offset (video − audio), mean", str(result["av_offset_ms"]["mean"])),
-            ("A/V offset, median", str(result["av_offset_ms"]["median"])),
-            ("|A/V offset| p95", str(result["av_offset_ms"]["p95_abs"])),
-            ("A/V offset by cross-correlation", str(result["av_offset_ms"]["xcorr"])),
-            ("onsets paired / audio / video", f"{len(offsets_ms)} / {len(audio_on)} / {len(video_on)}"),
+            ("A/V offset (video − audio), mean", str(av["mean"])),
+            ("A/V offset, median", str(av["median"])),
+            ("A/V offset, p5 / p95", f"{av['p5']} / {av['p95']}"),
+            ("|A/V offset| p95", str(av["p95_abs"])),
+            ("|A/V offset| p95 from frame quantization alone", str(result["quantization_p95_abs_ms"])),
+            ("A/V offset by arrival in Python, mean / p95 |.|",
+             f"{result['av_offset_by_arrival_ms']['mean']} / {result['av_offset_by_arrival_ms']['p95_abs']}"),
+            ("A/V offset by cross-correlation", str(av["xcorr"])),
+            ("onsets paired / audio / video", f"{len(offsets_ms)} / {len(audio_on)} / {video_onsets}"),
             ("subscriber jitter buffer audio / video", f"{jitter_buffers.get('audio')} / {jitter_buffers.get('video')}"),
+            ("video render time − arrival, median", str(result["video_render_after_arrival_ms"])),
             *(
                 [("A/V offset by cross-correlation, first minute", str(drift["first_minute_xcorr_ms"])),
                  ("A/V offset by cross-correlation, last minute", str(drift["last_minute_xcorr_ms"]))]
