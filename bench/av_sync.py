@@ -8,8 +8,8 @@ within a video frame (fixed gaps would always hit the same phase of the 40 ms fr
 grid). The offline TTS was used before: its syllables ramp up over 50-90 ms and run
 together, which left a few soft onsets per reply.
 
-A subscriber records the avatar. For each audio onset (when the SDK's AudioStream
-delivers it: 10 ms chunks at playout pace) the nearest mouth opening in the video
+A subscriber records the avatar. For each audio onset (found to 2 ms in the samples
+the SDK's AudioStream delivers in 10 ms chunks at playout pace) the nearest mouth opening in the video
 gives one offset, positive = video late. A frame's time is its render time, the
 time the subscriber's WebRTC schedules it to be shown after its jitter buffer and
 A/V synchronisation (`VideoFrameEvent.timestamp_us`, the monotonic clock); the
@@ -45,6 +45,7 @@ VOICE_IDENTITY = "bench-voice-agent"
 SYLLABLE_S = 0.16
 GAP_S = (0.3, 0.5)
 CHUNK_S = 0.02
+ONSET_WINDOW_S = 0.002  # audio onsets to 2 ms: the 10 ms envelope would blur them by ±5 ms
 
 
 def syllables(sample_rate: int, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -190,7 +191,8 @@ async def main() -> None:
     arrival, change = mouth_change(media, box, closed_mouth(media.video_between(0, idle_end), box))
     render = np.array([timestamp_us for _, timestamp_us, _ in media.video]) / 1e6
     env_times, env = audio_envelope(media)
-    audio_on = onsets(env_times, env, threshold=0.15 * env.max(), quiet_s=0.12)
+    onset_times, onset_env = audio_envelope(media, window_s=ONSET_WINDOW_S)
+    audio_on = onsets(onset_times, onset_env, threshold=0.15 * onset_env.max(), quiet_s=0.12)
     offsets_ms, video_onsets = offset_stats(audio_on, render, change)
     arrival_offsets_ms, _ = offset_stats(audio_on, arrival, change)
     frame_ms = 1000 / (args.fps or 25)

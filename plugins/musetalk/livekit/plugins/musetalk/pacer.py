@@ -42,11 +42,11 @@ IDLE_AUDIO_PIECE_S = 0.01
 """Idle silence goes into the audio queue in pieces this long, so a reply that arrives meanwhile waits for
 one piece to fit, not a whole frame (bench/pipeline_latency.py: ~28 ms average wait with whole frames)."""
 
-OPUS_PACKET_S = 0.02
-"""WebRTC sends audio in 20 ms Opus packets, so audio leaves the sender up to a packet after the
-source's queue releases it, and its decoder adds a few ms more; an encoded video frame goes out at
-once. Video waits this much longer to stay with its audio (bench/av_sync.py: onset offset mean
-−29 → −10 ms with it)."""
+AUDIO_PACKET_WAIT_S = 0.01
+"""WebRTC sends audio in 20 ms Opus packets: a sample leaves the sender when its packet is complete,
+0-20 ms after the source's queue releases it, 10 ms on average; an encoded video frame goes out at
+once. Video waits this much longer to stay with its audio. bench/av_sync.py (sharp onsets, video by
+render time): mean offset +17 ms with a whole packet here (2 runs), −2 ms with half (4 runs, −9 to +5)."""
 
 
 @dataclass
@@ -186,7 +186,7 @@ class AvatarPacer:
                 speech_plays_until = time.perf_counter() + plays_in + self.frame_duration
             # A speech frame shows its whole frame of audio, so it goes out when the middle of that audio
             # plays; idle frames have no speech to match and go with their silence, without the offset.
-            sync = self.frame_duration / 2 + OPUS_PACKET_S if speaking else 0.0
+            sync = self.frame_duration / 2 + AUDIO_PACKET_WAIT_S if speaking else 0.0
             if self._publishes(speaking):
                 metadata = avatar_frame_metadata(self.stats.frames, speaking, time.time() + plays_in)
                 self._video_sink.send(frame.image, self._video_delay(plays_in + sync), metadata)
