@@ -6,7 +6,9 @@ counts frames over a measuring window. A session is on time when ≥ 99 % of the
 frames the media clock should have produced arrived, and ≥ 99 % of them arrived
 no more than two frame periods later than that session's typical delay after
 their capture time (what a player with an 80 ms jitter buffer could show
-without a stall). The worker's process tree gives RSS and CPU per session.
+without a stall). The worker's process tree gives RSS and CPU per session; the
+CPU that livekit-server and this process (the subscribers: WebRTC receive and H.264
+decode) take over the same window shows what is left for workers on this machine.
 
 Before they talk, the same sessions are measured listening (idle): worker CPU and
 the frame rate each client receives. `--idle-fps 12` runs the worker with
@@ -31,15 +33,15 @@ FPS = 25
 TALK = "Tell me everything about the ocean, the sky, the stars and the moon"
 
 
-def worker_tree(worker: Worker) -> list[psutil.Process]:
-    root = psutil.Process(worker.process.pid)
+def process_tree(pid: int) -> list[psutil.Process]:
+    root = psutil.Process(pid)
     return [root, *root.children(recursive=True)]
 
 
-def tree_usage(worker: Worker) -> tuple[float, float]:
-    """(RSS bytes, CPU seconds) of the worker and its job processes."""
+def tree_usage(pid: int) -> tuple[float, float]:
+    """(RSS bytes, CPU seconds) of a process and its children (the worker's are its job processes)."""
     rss = cpu = 0.0
-    for proc in worker_tree(worker):
+    for proc in process_tree(pid):
         try:
             rss += proc.memory_info().rss
             times = proc.cpu_times()
@@ -66,7 +68,7 @@ async def run_level(server: LiveKitServer, worker: Worker, n: int, window_s: flo
         await room.local_participant.send_text(TALK, topic="lk.chat")
     await asyncio.gather(*(wait_for(lambda a=a: a.attributes.get("lk.agent.state") == "speaking", timeout=60, what="speaking") for a in agents))
     await asyncio.sleep(1.0)
-    start, end, cpu_pct, rss = await measure_window(worker, window_s)
+    start, end, cpu_pct, rss, others_pct = await measure_window(worker, window_s, server)
     on_time, delivered, punctual = [], [], []
     for media in medias:
         frames = np.array([(t, ts / 1e6) for t, ts, _ in media.video if start <= t < end]).reshape(-1, 2)
@@ -86,6 +88,8 @@ async def run_level(server: LiveKitServer, worker: Worker, n: int, window_s: flo
         "worst_punctual": round(min(punctual), 3),
         "rss_mb": rss / 2**20,
         "cpu_pct": cpu_pct,
+        "server_cpu_pct": others_pct["server"],
+        "subscribers_cpu_pct": others_pct["subscribers"],
         **idle,
     }
 
@@ -93,19 +97,27 @@ async def run_level(server: LiveKitServer, worker: Worker, n: int, window_s: flo
 async def measure_idle(worker: Worker, medias: list[ReceivedMedia], window_s: float) -> dict[str, float]:
     """Worker CPU and the lowest frame rate a client receives while every avatar listens."""
     await asyncio.sleep(1.0)
-    start, end, cpu_pct, _ = await measure_window(worker, window_s)
+    start, end, cpu_pct, _, _ = await measure_window(worker, window_s)
     fps = [sum(start <= t < end for t, _, _ in media.video) / (end - start) for media in medias]
     return {"idle_cpu_pct": cpu_pct, "idle_fps_received_min": min(fps)}
 
 
-async def measure_window(worker: Worker, window_s: float) -> tuple[float, float, float, float]:
-    """Wait `window_s`: (its start, its end, the worker tree's CPU % over it, RSS bytes at its end)."""
+async def measure_window(
+    worker: Worker, window_s: float, server: LiveKitServer | None = None
+) -> tuple[float, float, float, float, dict[str, float]]:
+    """Wait `window_s`: (its start, its end, the worker tree's CPU % over it, RSS bytes at its end,
+    CPU % of livekit-server and of this process over it when `server` is given)."""
+    others = {"server": psutil.Process(server.process.pid), "subscribers": psutil.Process()} if server else {}
     start = time.monotonic()
-    _, cpu_start = tree_usage(worker)
+    _, cpu_start = tree_usage(worker.process.pid)
+    others_start = {name: sum(proc.cpu_times()[:2]) for name, proc in others.items()}
     await asyncio.sleep(window_s)
     end = time.monotonic()
-    rss, cpu_end = tree_usage(worker)
-    return start, end, 100 * (cpu_end - cpu_start) / (end - start), rss
+    rss, cpu_end = tree_usage(worker.process.pid)
+    others_pct = {
+        name: 100 * (sum(proc.cpu_times()[:2]) - others_start[name]) / (end - start) for name, proc in others.items()
+    }
+    return start, end, 100 * (cpu_end - cpu_start) / (end - start), rss, others_pct
 
 
 async def main() -> None:
@@ -124,14 +136,16 @@ async def main() -> None:
                    "STREAMING_AVATAR_VIDEO_IDLE_FPS": str(args.idle_fps)},
     )
     levels = []
-    baseline_rss_mb = tree_usage(worker)[0] / 2**20
+    baseline_rss_mb = tree_usage(worker.process.pid)[0] / 2**20
     try:
         for n in (int(x) for x in args.levels.split(",")):
             level = await run_level(server, worker, n, args.window)
             levels.append(level)
             print(
                 f"N={n}: {level['sessions_on_time']}/{n} on time (worst: {level['worst_delivered']:.1%} delivered, "
-                f"{level['worst_punctual']:.1%} within 80 ms of their usual delay), CPU {level['cpu_pct']:.0f} %, RSS {level['rss_mb']:.0f} MB"
+                f"{level['worst_punctual']:.1%} within 80 ms of their usual delay), CPU {level['cpu_pct']:.0f} % "
+                f"(livekit-server {level['server_cpu_pct']:.0f} %, subscribers {level['subscribers_cpu_pct']:.0f} %), "
+                f"RSS {level['rss_mb']:.0f} MB"
             )
             if level["sessions_on_time"] < n:
                 break
@@ -153,11 +167,13 @@ async def main() -> None:
     }
     print_table(
         [
-            (str(lv["sessions"]), str(lv["sessions_on_time"]), f"{lv['cpu_pct']:.0f}", f"{lv['idle_cpu_pct']:.0f}",
-             f"{lv['idle_fps_received_min']:.1f}", f"{lv['rss_mb']:.0f}")
+            (str(lv["sessions"]), str(lv["sessions_on_time"]), f"{lv['cpu_pct']:.0f}", f"{lv['server_cpu_pct']:.0f}",
+             f"{lv['subscribers_cpu_pct']:.0f}", f"{lv['idle_cpu_pct']:.0f}", f"{lv['idle_fps_received_min']:.1f}",
+             f"{lv['rss_mb']:.0f}")
             for lv in levels
         ],
-        ("sessions", "on time", "worker CPU %", "idle CPU %", "idle fps at client (min)", "worker RSS MB"),
+        ("sessions", "on time", "worker CPU %", "server CPU %", "subscribers CPU %", "idle CPU %",
+         "idle fps at client (min)", "worker RSS MB"),
     )
     print(f"max sessions at 25 fps: {result['max_sessions_25fps']}")
     write_json(args.json, result)
