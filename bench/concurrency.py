@@ -68,7 +68,9 @@ async def run_level(server: LiveKitServer, worker: Worker, n: int, window_s: flo
         await room.local_participant.send_text(TALK, topic="lk.chat")
     await asyncio.gather(*(wait_for(lambda a=a: a.attributes.get("lk.agent.state") == "speaking", timeout=60, what="speaking") for a in agents))
     await asyncio.sleep(1.0)
+    received_before = [await video_frames_received(room) for room in rooms]
     start, end, cpu_pct, rss, others_pct = await measure_window(worker, window_s, server)
+    received = [await video_frames_received(room) - before for room, before in zip(rooms, received_before, strict=True)]
     on_time, delivered, punctual = [], [], []
     for media in medias:
         frames = np.array([(t, ts / 1e6) for t, ts, _ in media.video if start <= t < end]).reshape(-1, 2)
@@ -86,12 +88,25 @@ async def run_level(server: LiveKitServer, worker: Worker, n: int, window_s: flo
         "sessions_on_time": int(sum(on_time)),
         "worst_delivered": round(min(delivered), 3),
         "worst_punctual": round(min(punctual), 3),
+        # Frames the subscriber's WebRTC received: below `worst_delivered` only if the Python client lost some.
+        "worst_received_by_webrtc": round(min(received) / (window_s * FPS), 3),
         "rss_mb": rss / 2**20,
         "cpu_pct": cpu_pct,
         "server_cpu_pct": others_pct["server"],
         "subscribers_cpu_pct": others_pct["subscribers"],
         **idle,
     }
+
+
+async def video_frames_received(room: rtc.Room) -> int:
+    """The subscriber's WebRTC count of video frames received from the agent (inbound-rtp stats)."""
+    for participant in room.remote_participants.values():
+        for publication in participant.track_publications.values():
+            if publication.track is not None and publication.kind == rtc.TrackKind.KIND_VIDEO:
+                for stats in await publication.track.get_stats():
+                    if stats.WhichOneof("stats") == "inbound_rtp":
+                        return stats.inbound_rtp.inbound.frames_received
+    return 0
 
 
 async def measure_idle(worker: Worker, medias: list[ReceivedMedia], window_s: float) -> dict[str, float]:
@@ -143,7 +158,8 @@ async def main() -> None:
             levels.append(level)
             print(
                 f"N={n}: {level['sessions_on_time']}/{n} on time (worst: {level['worst_delivered']:.1%} delivered, "
-                f"{level['worst_punctual']:.1%} within 80 ms of their usual delay), CPU {level['cpu_pct']:.0f} % "
+                f"{level['worst_punctual']:.1%} within 80 ms of their usual delay; "
+                f"{level['worst_received_by_webrtc']:.1%} received by WebRTC), CPU {level['cpu_pct']:.0f} % "
                 f"(livekit-server {level['server_cpu_pct']:.0f} %, subscribers {level['subscribers_cpu_pct']:.0f} %), "
                 f"RSS {level['rss_mb']:.0f} MB"
             )
