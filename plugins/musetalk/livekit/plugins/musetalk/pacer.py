@@ -38,9 +38,12 @@ from .video_sinks import VideoSink, avatar_frame_metadata
 
 T = TypeVar("T")
 
-IDLE_AUDIO_PIECE_S = 0.01
-"""Idle silence goes into the audio queue in pieces this long, so a reply that arrives meanwhile waits for
-one piece to fit, not a whole frame (bench/pipeline_latency.py: ~28 ms average wait with whole frames)."""
+REPLY_CHECK_S = 0.01
+"""While an idle frame's silence waits for room in the audio queue, the pacer checks this often for a
+reply, which then goes in instead. It waits in Python, not in the SDK's capture call, which cannot be
+cut short: a reply would wait up to a frame (~28 ms on average, bench/pipeline_latency.py), and
+capturing the silence in 10 ms pieces instead cost 4 SDK calls per idle frame (bench/concurrency.py,
+4 listening sessions: 55-70 % of a core in five runs with pieces, 53 % with this)."""
 
 AUDIO_PACKET_WAIT_S = 0.01
 """WebRTC sends audio in 20 ms Opus packets: a sample leaves the sender when its packet is complete,
@@ -75,9 +78,11 @@ class AvatarPacer:
         video_sink: VideoSink,
         executor: ThreadPoolExecutor,
         *,
+        audio_queue_s: float,
         idle_every: int = 1,
     ) -> None:
-        """`idle_every`: while silent, send one frame in this many (speech frames all go)."""
+        """`audio_queue_s`: the audio source's queue size. `idle_every`: while silent, send one frame in
+        this many (speech frames all go)."""
         self._session = session
         self._spec = spec
         self._audio_source = audio_source
@@ -85,9 +90,8 @@ class AvatarPacer:
         self._executor = executor
         self._sample_rate = session.sample_rate
         self._samples_per_frame = session.sample_rate // spec.fps
-        self._silence_pieces = np.array_split(
-            np.zeros(self._samples_per_frame, dtype=np.int16), max(1, round(self.frame_duration / IDLE_AUDIO_PIECE_S))
-        )
+        self._silence = np.zeros(self._samples_per_frame, dtype=np.int16)
+        self._audio_queue_s = audio_queue_s
         self._held = False
         self._segments: deque[_Segment] = deque()  # not yet fully published
         self._finishing: deque[_Segment] = deque()  # fully published, audio still queued
@@ -207,14 +211,15 @@ class AvatarPacer:
         await self._audio_source.capture_frame(rtc.AudioFrame(audio.tobytes(), self._sample_rate, 1, len(audio)))
 
     async def _capture_idle_silence(self) -> float:
-        """An idle frame's silence, piece by piece, cut short once a reply is ready to play; seconds captured."""
-        captured = 0
-        for piece in self._silence_pieces:
-            if captured and self._speech_ready():
-                break
-            await self._capture(piece)
-            captured += len(piece)
-        return captured / self._sample_rate
+        """An idle frame's silence once it fits in the audio queue; seconds captured: none if a reply
+        became ready first (its audio goes in instead)."""
+        while not self._speech_ready():
+            room_in = self._audio_source.queued_duration + self.frame_duration - self._audio_queue_s
+            if room_in <= 0:
+                await self._capture(self._silence)
+                return self.frame_duration
+            await asyncio.sleep(min(room_in, REPLY_CHECK_S))
+        return 0.0
 
     def _speech_ready(self) -> bool:
         """A frame's worth of the next reply has arrived (the render thread has it: it is queued before)."""

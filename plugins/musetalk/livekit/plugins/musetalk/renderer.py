@@ -101,7 +101,8 @@ class AvatarRenderer:
         cv2.setNumThreads(1)
         idle_every = max(1, round(spec.fps / self._opts.idle_fps)) if self._opts.idle_fps else 1
         self._pacer = AvatarPacer(
-            lip_session, spec, self._audio_source, self._video_sink, self._executor, idle_every=idle_every
+            lip_session, spec, self._audio_source, self._video_sink, self._executor,
+            audio_queue_s=self._opts.audio_queue_ms / 1000, idle_every=idle_every,
         )
         await self._publish_tracks(room)
         self._pacer_task = asyncio.create_task(self._pacer.run(), name="musetalk-avatar-pacer")
