@@ -9,6 +9,7 @@ from livekit.plugins import faster_whisper, musetalk, silero
 from livekit.plugins.musetalk.packs import list_pack_ids
 
 from .config import WorkerSettings
+from .memory import track_session
 from .metadata import parse_dispatch_metadata
 from .providers import build_llm, build_stt, build_tts, pack_voices, plan_voice_pipeline
 from .render_worker import install_render_worker
@@ -63,6 +64,7 @@ def prewarm(proc: JobProcess) -> None:
 
 
 async def entrypoint(ctx: JobContext) -> None:
+    track_session(ctx)
     parsed = parse_dispatch_metadata(ctx.job.metadata, known_avatars=set(list_pack_ids(settings.avatars_dir)))
     metadata = parsed.metadata
     for problem in parsed.problems:

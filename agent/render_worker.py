@@ -18,6 +18,7 @@ from livekit.agents.types import ATTRIBUTE_PUBLISH_ON_BEHALF
 from livekit.plugins import musetalk
 
 from .config import WorkerSettings
+from .memory import track_session
 from .room_notices import NoticeBoard
 
 logger = logging.getLogger("streaming-avatar")
@@ -51,6 +52,7 @@ async def accept_render_job(req: JobRequest) -> None:
 
 
 async def render_entrypoint(settings: WorkerSettings, ctx: JobContext) -> None:
+    track_session(ctx)
     request = musetalk.RenderRequest.from_json(ctx.job.metadata)
     await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
 
