@@ -8,12 +8,12 @@ within a video frame (fixed gaps would always hit the same phase of the 40 ms fr
 grid). The offline TTS was used before: its syllables ramp up over 50-90 ms and run
 together, which left a few soft onsets per reply.
 
-A subscriber records the avatar. For each audio onset (found to 2 ms in the samples
-the SDK's AudioStream delivers in 10 ms chunks at playout pace) the nearest mouth opening in the video
-gives one offset, positive = video late. A frame's time is its render time, the
-time the subscriber's WebRTC schedules it to be shown after its jitter buffer and
-A/V synchronisation (`VideoFrameEvent.timestamp_us`, the monotonic clock); the
-offset by arrival in Python, about 10 ms earlier, is reported too. At 25 fps a
+A subscriber records the avatar. For each audio onset (found to 2 ms in the
+samples the SDK's AudioStream delivers in 10 ms chunks at playout pace) the nearest
+mouth opening in the video gives one offset, positive = video late. A frame's time
+is its render time, when the subscriber's WebRTC schedules it to be shown after its
+jitter buffer (`VideoFrameEvent.timestamp_us`, the monotonic clock); the offset by
+arrival in Python, about 9 ms earlier, is reported too. At 25 fps a
 frame shows 40 ms of audio, so an onset anywhere in it reads as up to ±20 ms:
 `quantization_p95_abs_ms` is what that alone makes of the p95.
 
@@ -63,7 +63,7 @@ def syllables(sample_rate: int, count: int, rng: np.random.Generator) -> np.ndar
 
 
 async def say(output: DataStreamAudioOutput, samples: np.ndarray, sample_rate: int) -> None:
-    """Stream `samples` to the render worker as one reply, at playout pace like a TTS would."""
+    """Stream `samples` to the render worker as one reply, twice as fast as it plays, as a TTS does."""
     chunk = int(CHUNK_S * sample_rate)
     started = time.monotonic()
     for i, start in enumerate(range(0, len(samples), chunk)):
