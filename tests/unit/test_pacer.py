@@ -5,7 +5,7 @@ waiting for audio that an interrupt drops are dropped with it."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -77,14 +77,41 @@ class NumberedFrames:
         return getattr(self._session, name)
 
 
+class NeedsLookahead:
+    """A real CPU session that, like MuseTalk, renders a reply's frames only once more of it than one
+    frame has arrived (MuseTalk's audio features look ahead); until then its frames are idle."""
+
+    LOOKAHEAD_FRAMES = 5
+
+    def __init__(self, session: LipSyncSession) -> None:
+        self._session = session
+        self.sample_rate = session.sample_rate
+
+    def next_frame(self) -> AvatarFrame:
+        if self._session.queued_frames() >= self.LOOKAHEAD_FRAMES:
+            return self._session.next_frame()
+        self._session.hold(True)
+        try:
+            return self._session.next_frame()
+        finally:
+            self._session.hold(False)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+
 @asynccontextmanager
 async def running_pacer(
-    prepared: PreparedPortrait, *, numbered: bool = False, idle_every: int = 1, source: rtc.AudioSource | None = None
+    prepared: PreparedPortrait,
+    *,
+    wrap: Callable[[LipSyncSession], Any] | None = None,
+    idle_every: int = 1,
+    source: rtc.AudioSource | None = None,
 ) -> AsyncIterator[tuple[AvatarPacer, rtc.AudioSource]]:
     source = source or rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=QUEUE_MS)
     session: LipSyncSession = CpuEngine().new_session(prepared, sample_rate=SAMPLE_RATE)
-    if numbered:
-        session = NumberedFrames(session)
+    if wrap is not None:
+        session = wrap(session)
     sink = SentFrames()
     pacer = AvatarPacer(
         session, SPEC, source, sink, ThreadPoolExecutor(max_workers=1), audio_queue_s=QUEUE_MS / 1000, idle_every=idle_every
@@ -137,6 +164,23 @@ async def test_a_reply_goes_into_the_audio_queue_before_any_more_idle_silence(pr
     after = source.captured[asked:]
     assert not after[0][1], "idle silence went in after the reply was ready"
     assert [n for n, silent in after if not silent][:10] == [frame_samples] * 10
+
+
+async def test_idle_frames_stay_paced_while_the_engine_waits_for_more_of_the_reply(
+    prepared: PreparedPortrait,
+) -> None:
+    source = RecordingAudioSource()
+    async with running_pacer(prepared, wrap=NeedsLookahead, source=source) as (pacer, _source):
+        await asyncio.sleep(0.2)
+        frames_before, captures_before = pacer.stats.frames, len(source.captured)
+        tone = np.full(2 * SAMPLE_RATE // SPEC.fps, 8000, np.int16)  # two frames: below the look-ahead, not ended
+        pacer.push_audio(rtc.AudioFrame(tone.tobytes(), SAMPLE_RATE, 1, len(tone)))
+        await asyncio.sleep(0.3)
+        frames = pacer.stats.frames - frames_before
+        silences = sum(silent for _n, silent in source.captured[captures_before:])
+    assert pacer.stats.speech_frames == 0
+    # Every idle frame but one put its silence in the queue, so the audio clock still paces the loop.
+    assert frames - silences <= 1, (frames, silences)
 
 
 async def test_speech_after_idle_does_not_wait_behind_idle_silence(prepared: PreparedPortrait) -> None:
@@ -210,7 +254,7 @@ async def test_pause_holds_the_reply_and_resume_finishes_it(prepared: PreparedPo
 
 
 async def test_idle_frames_go_at_a_reduced_rate_and_speech_at_full_rate(prepared: PreparedPortrait) -> None:
-    async with running_pacer(prepared, numbered=True, idle_every=2) as (pacer, _source):
+    async with running_pacer(prepared, wrap=NumberedFrames, idle_every=2) as (pacer, _source):
         sink = pacer._video_sink
         assert isinstance(sink, SentFrames)
         finished: list[tuple[float, bool]] = []

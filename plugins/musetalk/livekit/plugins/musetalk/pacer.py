@@ -92,6 +92,7 @@ class AvatarPacer:
         self._samples_per_frame = session.sample_rate // spec.fps
         self._silence = np.zeros(self._samples_per_frame, dtype=np.int16)
         self._audio_queue_s = audio_queue_s
+        self._idle_silence_skipped = False
         self._held = False
         self._segments: deque[_Segment] = deque()  # not yet fully published
         self._finishing: deque[_Segment] = deque()  # fully published, audio still queued
@@ -142,6 +143,7 @@ class AvatarPacer:
         """Drop queued speech now; the next frame is idle and the rest of the audio never plays."""
         self._generation += 1
         self._held = False
+        self._idle_silence_skipped = False
         self._executor.submit(self._session.clear)
         unplayed = self._audio_source.queued_duration
         self._drop_waiting_video()
@@ -178,6 +180,7 @@ class AvatarPacer:
             if speaking and frame.audio is not None:
                 await self._capture(frame.audio)
                 captured = self.frame_duration
+                self._idle_silence_skipped = False
             else:
                 captured = await self._capture_idle_silence()
             if speaking and generation != self._generation:
@@ -212,13 +215,18 @@ class AvatarPacer:
 
     async def _capture_idle_silence(self) -> float:
         """An idle frame's silence once it fits in the audio queue; seconds captured: none if a reply
-        became ready first (its audio goes in instead)."""
-        while not self._speech_ready():
+        became ready first (its audio goes in instead).
+
+        Only one idle frame per reply skips its silence: an engine may still render idle frames while
+        it waits for more of the reply (MuseTalk's audio look-ahead), and without silence nothing
+        would pace the loop."""
+        while self._idle_silence_skipped or not self._speech_ready():
             room_in = self._audio_source.queued_duration + self.frame_duration - self._audio_queue_s
             if room_in <= 0:
                 await self._capture(self._silence)
                 return self.frame_duration
             await asyncio.sleep(min(room_in, REPLY_CHECK_S))
+        self._idle_silence_skipped = True
         return 0.0
 
     def _speech_ready(self) -> bool:
