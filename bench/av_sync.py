@@ -37,7 +37,7 @@ from livekit import rtc
 from livekit.agents.voice.avatar import DataStreamAudioOutput
 from livekit.plugins.musetalk import AvatarSessionOptions, RenderRequest
 from support.lipsync import audio_envelope, closed_mouth, default_mouth_box, mouth_change, onsets, paired_offsets
-from support.rooms import agent_participant, record_agent, wait_for
+from support.rooms import agent_participant, inbound_rtp_stats, record_agent, wait_for
 from support.stack import start_livekit_server, start_worker
 
 ROOM = "avsync"
@@ -93,18 +93,11 @@ async def late_join_first_frame_ms(server, identity: str) -> tuple[float, float]
 
 
 async def jitter_buffer_ms(room: rtc.Room) -> dict[str, float]:
-    """Mean jitter-buffer delay of the avatar's audio and video at this subscriber (WebRTC inbound-rtp stats)."""
-    delays = {}
-    for participant in room.remote_participants.values():
-        for publication in participant.track_publications.values():
-            if publication.track is None:
-                continue
-            for stats in await publication.track.get_stats():
-                if stats.WhichOneof("stats") == "inbound_rtp":
-                    inbound = stats.inbound_rtp.inbound
-                    kind = "audio" if publication.kind == rtc.TrackKind.KIND_AUDIO else "video"
-                    delays[kind] = round(1000 * inbound.jitter_buffer_delay / max(1, inbound.jitter_buffer_emitted_count), 1)
-    return delays
+    """Mean jitter-buffer delay of the avatar's audio and video at this subscriber."""
+    return {
+        kind: round(1000 * inbound.jitter_buffer_delay / max(1, inbound.jitter_buffer_emitted_count), 1)
+        for kind, inbound in (await inbound_rtp_stats(room)).items()
+    }
 
 
 def xcorr_offset_ms(times: np.ndarray, change: np.ndarray, env_times: np.ndarray, env: np.ndarray) -> float:

@@ -26,7 +26,7 @@ import numpy as np
 import psutil
 from _common import json_arg_parser, machine, print_table, write_json
 from livekit import rtc
-from support.rooms import ReceivedMedia, agent_participant, record_agent, wait_for
+from support.rooms import ReceivedMedia, agent_participant, inbound_rtp_stats, record_agent, wait_for
 from support.stack import LiveKitServer, Worker, start_livekit_server, start_worker
 
 FPS = 25
@@ -99,14 +99,9 @@ async def run_level(server: LiveKitServer, worker: Worker, n: int, window_s: flo
 
 
 async def video_frames_received(room: rtc.Room) -> int:
-    """The subscriber's WebRTC count of video frames received from the agent (inbound-rtp stats)."""
-    for participant in room.remote_participants.values():
-        for publication in participant.track_publications.values():
-            if publication.track is not None and publication.kind == rtc.TrackKind.KIND_VIDEO:
-                for stats in await publication.track.get_stats():
-                    if stats.WhichOneof("stats") == "inbound_rtp":
-                        return stats.inbound_rtp.inbound.frames_received
-    return 0
+    """The subscriber's WebRTC count of video frames received from the agent."""
+    video = (await inbound_rtp_stats(room)).get("video")
+    return video.frames_received if video is not None else 0
 
 
 async def measure_idle(worker: Worker, medias: list[ReceivedMedia], window_s: float) -> dict[str, float]:

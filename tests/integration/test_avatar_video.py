@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from livekit import rtc
+from livekit.plugins.musetalk.video_sinks import IDLE_FRAME, SPEECH_FRAME
 
 from agent.room_notices import NOTICES_ATTRIBUTE
 from conftest import LOG_DIR
@@ -69,8 +70,8 @@ async def test_avatar_video_follows_speech(livekit_server, worker, connect, room
     assert tail.mean() < 0.25 * change[speaking].mean(), "the mouth should be closed again after the reply"
     # Every frame says in its metadata whether it shows speech: idle before the question, speech while the
     # audio is loud, idle again at the end.
-    assert set(media.frame_kinds) <= {b"\x00", b"\x01"}, "every received frame carries the avatar's frame metadata"
-    speech_frame = np.array([kind == b"\x01" for kind in media.frame_kinds])
+    assert set(media.frame_kinds) <= {IDLE_FRAME, SPEECH_FRAME}, "every received frame carries the avatar's frame metadata"
+    speech_frame = np.array([kind == SPEECH_FRAME for kind in media.frame_kinds])
     assert not speech_frame[times < idle_end].any()
     assert speech_frame[speaking].mean() > 0.9
     assert not speech_frame[times > times[-1] - 0.8].any()
