@@ -1,5 +1,6 @@
 """`python -m agent`: the LiveKit Agents CLI (dev, start, console, connect,
-download-files) plus the developer helpers `dispatch`, `token` and `schema`."""
+download-files), the web page's server (`web`) and the developer helpers
+`dispatch`, `token` and `schema`."""
 
 import os
 import sys
@@ -15,6 +16,10 @@ from .devtools import DEVTOOL_COMMANDS, run_devtool  # noqa: E402
 
 if len(sys.argv) > 1 and sys.argv[1] in DEVTOOL_COMMANDS:
     sys.exit(run_devtool(sys.argv[1:]))
+if len(sys.argv) > 1 and sys.argv[1] == "web":
+    from .web.server import run_web
+
+    sys.exit(run_web(sys.argv[2:]))
 
 from livekit.agents import cli  # noqa: E402
 

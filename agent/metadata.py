@@ -21,16 +21,11 @@ SCHEMA_PATH = Path(__file__).with_name("dispatch_metadata.schema.json")
 _BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
-class DispatchMetadata(BaseModel):
-    """Per-session choices made by whoever dispatches the agent."""
+class SessionConfig(BaseModel):
+    """What a user may choose for a session: the web API accepts exactly this (strictly)."""
 
-    model_config = ConfigDict(extra="forbid", title="Streaming Avatar dispatch metadata")
+    model_config = ConfigDict(extra="forbid", title="Session config")
 
-    avatar: str = Field(
-        default="default",
-        pattern=PACK_ID_PATTERN.pattern,
-        description="Id of an avatar pack in the worker's avatars/ directory.",
-    )
     language: str = Field(default="ko", description="BCP-47 language tag of the conversation, e.g. ko, en-US.")
     tts_provider: Literal["google", "elevenlabs"] = Field(
         default="google", description="Preferred TTS provider; falls back when its key is missing."
@@ -39,9 +34,6 @@ class DispatchMetadata(BaseModel):
         default=None,
         max_length=128,
         description="Provider voice name/id; default: the avatar pack's voice for the language.",
-    )
-    llm_model: str | None = Field(
-        default=None, max_length=128, description="Gemini model name; default: the worker's configured model."
     )
     instructions: str | None = Field(
         default=None, max_length=8000, description="Persona / system instructions for the agent."
@@ -53,6 +45,22 @@ class DispatchMetadata(BaseModel):
         if not _BCP47.match(value):
             raise ValueError(f"not a BCP-47 language tag: {value!r}")
         return value
+
+
+class DispatchMetadata(SessionConfig):
+    """Per-session choices made by whoever dispatches the agent: a session config plus the
+    avatar and, for operators, the LLM model."""
+
+    model_config = ConfigDict(extra="forbid", title="Streaming Avatar dispatch metadata")
+
+    avatar: str = Field(
+        default="default",
+        pattern=PACK_ID_PATTERN.pattern,
+        description="Id of an avatar pack in the worker's avatars/ directory.",
+    )
+    llm_model: str | None = Field(
+        default=None, max_length=128, description="Gemini model name; default: the worker's configured model."
+    )
 
 
 @dataclass

@@ -1,0 +1,76 @@
+"""The avatar packs as the page sees them, and their thumbnails."""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from pathlib import Path
+
+from livekit.plugins.musetalk import AvatarPackError
+from livekit.plugins.musetalk.packs import AvatarPack, list_packs, load_pack, validate_pack_id
+from PIL import Image
+from pydantic import BaseModel
+
+THUMBNAIL_SIZE = 256
+
+
+class LanguageVoices(BaseModel):
+    language: str
+    voices: dict[str, str]
+    """TTS provider → the pack's default voice for this language."""
+
+
+class AvatarInfo(BaseModel):
+    id: str
+    display_name: str
+    thumbnail_url: str
+    width: int
+    height: int
+    languages: list[LanguageVoices]
+    licence: str
+    attribution: str
+    source_url: str | None
+
+
+def avatar_info(pack: AvatarPack) -> AvatarInfo:
+    manifest = pack.manifest
+    return AvatarInfo(
+        id=pack.id,
+        display_name=manifest.display_name,
+        thumbnail_url=f"/api/avatars/{pack.id}/thumbnail",
+        width=manifest.width,
+        height=manifest.height,
+        languages=[LanguageVoices(language=lang, voices=voices) for lang, voices in manifest.default_voice.items()],
+        licence=manifest.licence,
+        attribution=manifest.attribution,
+        source_url=manifest.source_url,
+    )
+
+
+def list_avatars(avatars_dir: Path) -> list[AvatarInfo]:
+    return [avatar_info(pack) for pack in list_packs(avatars_dir)]
+
+
+def find_pack(avatars_dir: Path, pack_id: str) -> AvatarPack | None:
+    """The pack, or None when the id is invalid, unknown or its pack is broken."""
+    try:
+        return load_pack(validate_pack_id(pack_id), avatars_dir)
+    except AvatarPackError:
+        return None
+
+
+def thumbnail_png(pack: AvatarPack) -> bytes:
+    return _thumbnail(pack.source_path, pack.source_digest)
+
+
+@lru_cache(maxsize=64)
+def _thumbnail(source: Path, digest: str) -> bytes:
+    """A centred square crop of the portrait, THUMBNAIL_SIZE px (the digest keys the cache)."""
+    with Image.open(source) as image:
+        rgb = image.convert("RGB")
+    side = min(rgb.size)
+    left, top = (rgb.width - side) // 2, (rgb.height - side) // 2
+    square = rgb.crop((left, top, left + side, top + side)).resize((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.LANCZOS)
+    out = io.BytesIO()
+    square.save(out, format="PNG", optimize=True)
+    return out.getvalue()
