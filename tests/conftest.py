@@ -14,7 +14,17 @@ from pathlib import Path
 
 import pytest
 from livekit import api, rtc
-from support.stack import REPO, LiveKitServer, StackError, Worker, start_livekit_server, start_worker, tail
+from support.stack import (
+    REPO,
+    LiveKitServer,
+    StackError,
+    WebServer,
+    Worker,
+    start_livekit_server,
+    start_web_server,
+    start_worker,
+    tail,
+)
 
 LOG_DIR = REPO / "test-logs" / time.strftime("%Y%m%d-%H%M%S")
 _LOGS: list[Path] = []
@@ -62,6 +72,31 @@ def launch_worker(livekit_server: LiveKitServer) -> Iterator:
 @pytest.fixture(scope="session")
 def worker(launch_worker) -> Worker:
     return launch_worker("main")
+
+
+@pytest.fixture(scope="session")
+def launch_web_server(livekit_server: LiveKitServer) -> Iterator:
+    """launch_web_server(name, agent_name, extra_env=None) → `python -m agent web`, stopped at session end."""
+    servers: list[WebServer] = []
+
+    def _launch(name: str, agent_name: str, extra_env: dict[str, str] | None = None) -> WebServer:
+        try:
+            web = start_web_server(livekit_server, LOG_DIR, agent_name=agent_name, name=name, extra_env=extra_env)
+        except StackError as e:
+            pytest.fail(str(e))
+        _LOGS.append(web.log_path)
+        servers.append(web)
+        return web
+
+    yield _launch
+    for web in servers:
+        web.stop()
+
+
+@pytest.fixture(scope="session")
+def web_server(launch_web_server, worker: Worker) -> WebServer:
+    """The session API and page in front of the main worker (per-client limit raised: every test is 127.0.0.1)."""
+    return launch_web_server("web", worker.agent_name, {"STREAMING_AVATAR_WEB_MAX_SESSIONS_PER_CLIENT": "50", "STREAMING_AVATAR_WEB_MAX_SESSIONS": "50"})
 
 
 @pytest.fixture

@@ -192,3 +192,44 @@ def start_worker(
             raise StackError(f"worker did not register:\n{tail(log_path)}")
         time.sleep(0.2)
     return worker
+
+
+@dataclass
+class WebServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+def start_web_server(
+    server: LiveKitServer, log_dir: Path, *, agent_name: str, name: str = "web", extra_env: dict[str, str] | None = None
+) -> WebServer:
+    """`python -m agent web` on a free loopback port; returns once /healthz answers."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in CLOUD_KEYS}
+    env.update(server.env())
+    env.update({"STREAMING_AVATAR_AGENT_NAME": agent_name, "PYTHONUNBUFFERED": "1"})
+    env.update(extra_env or {})
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agent", "web", "--port", str(port)],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    web = WebServer(f"http://127.0.0.1:{port}", proc, log_path)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return web
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                web.stop()
+                raise StackError(f"the web server did not start:\n{tail(log_path)}") from None
+            time.sleep(0.1)
