@@ -40,6 +40,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 @pytest.fixture(scope="session")
+def log_dir() -> Path:
+    """This run's folder for logs and screenshots (kept after the run)."""
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    return LOG_DIR
+
+
+@pytest.fixture(scope="session")
 def livekit_server() -> Iterator[LiveKitServer]:
     try:
         server = start_livekit_server(LOG_DIR)

@@ -101,8 +101,13 @@ class LiveKitServer:
             )
 
     def stop(self) -> None:
+        """SIGTERM; livekit-server drains open rooms first, so SIGKILL if that takes over 10 s."""
         self.process.terminate()
-        self.process.wait(10)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 @dataclass

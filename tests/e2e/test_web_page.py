@@ -1,0 +1,242 @@
+"""The web page in a real headless Chromium, served by `python -m agent web`, talking to the
+real livekit-server and worker (offline profile: tiny Whisper, scripted LLM, eSpeak NG TTS).
+
+Measurements come from inside the page (see support/browser.py): frames the <video> presented,
+the level of the audio the page plays, the agent state it shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from livekit import api, rtc
+from playwright.async_api import Browser, Page, async_playwright, expect
+from support.browser import launch_chromium, open_page, page_now, probe, write_wav
+from support.rooms import agent_participant, wait_for
+from support.stack import LiveKitServer, WebServer, Worker
+from support.tiny_whisper import build_tiny_whisper
+
+from agent.offline.espeak import SAMPLE_RATE as SPEECH_RATE
+from agent.offline.espeak import synthesize
+from agent.room_controls import END_SESSION_RPC
+
+pytestmark = pytest.mark.integration
+
+EXTRA_SENTENCES = 3
+"""Each scripted reply runs ~9 s, long enough to interrupt."""
+
+
+@pytest.fixture(scope="module")
+def page_worker(launch_worker, tmp_path_factory: pytest.TempPathFactory) -> Worker:
+    model_dir = build_tiny_whisper(tmp_path_factory.mktemp("tiny-whisper"))
+    return launch_worker(
+        "page",
+        extra_env={
+            "STREAMING_AVATAR_WHISPER_MODEL": str(model_dir),
+            "STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES": str(EXTRA_SENTENCES),
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def site(launch_web_server, page_worker: Worker) -> WebServer:
+    return launch_web_server("web-page", page_worker.agent_name, {"STREAMING_AVATAR_WEB_MAX_SESSIONS_PER_CLIENT": "50"})
+
+
+@pytest.fixture(scope="module")
+def silent_mic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_wav(tmp_path_factory.mktemp("mic") / "silence.wav", np.zeros(16000, np.int16), 16000)
+
+
+@pytest.fixture(scope="module")
+def speaking_mic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A sentence, then 30 s of silence (Chromium loops the file)."""
+    speech = synthesize("Hello there, can you hear me?", "en")
+    samples = np.concatenate([np.zeros(SPEECH_RATE // 2, np.int16), speech, np.zeros(SPEECH_RATE * 30, np.int16)])
+    return write_wav(tmp_path_factory.mktemp("mic") / "speech.wav", samples, SPEECH_RATE)
+
+
+@pytest.fixture
+async def chromium(silent_mic: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await launch_chromium(playwright, fake_microphone=silent_mic)
+        yield browser
+        await browser.close()
+
+
+async def start_session(page: Page, language: str = "en") -> dict[str, Any]:
+    """Pick the first avatar and start; returns the session the page got from POST /api/sessions."""
+    await page.get_by_test_id("avatar-card").first.click()
+    await page.get_by_test_id("language-select").select_option(language)
+    async with page.expect_response("**/api/sessions") as created:
+        await page.get_by_test_id("start-button").click()
+    await expect(page.get_by_test_id("session-view")).to_be_visible()
+    return await (await created.value).json()
+
+
+async def wait_until(read: Callable[[], Awaitable[int]], at_least: int, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while await read() < at_least:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+async def wait_for_video(page: Page, frames: int = 25, timeout: float = 20) -> None:
+    async def presented() -> int:
+        return len((await probe(page)).frames)
+
+    await wait_until(presented, frames, timeout, "the avatar's video to play in the page")
+
+
+async def send(page: Page, text: str) -> float:
+    await page.get_by_test_id("chat-input").fill(text)
+    await page.get_by_test_id("send-button").click()
+    return (await probe(page)).sends[-1]
+
+
+async def test_home_lists_every_avatar_with_its_thumbnail(chromium: Browser, site: WebServer) -> None:
+    page = await open_page(chromium, site.url)
+    cards = page.get_by_test_id("avatar-card")
+    await expect(cards.first).to_be_visible()
+    listed = await cards.evaluate_all("cards => cards.map(c => c.dataset.avatarId)")
+    async with httpx.AsyncClient(base_url=site.url) as http:
+        expected = [a["id"] for a in (await http.get("/api/avatars")).json()["avatars"]]
+    assert listed == expected
+    widths = await page.get_by_test_id("avatar-thumbnail").evaluate_all("imgs => imgs.map(i => i.naturalWidth)")
+    assert widths and all(w == 256 for w in widths), "every thumbnail decoded"
+
+
+async def test_typed_message_is_answered_with_video_audio_transcript_and_states(
+    chromium: Browser, site: WebServer, log_dir: Path
+) -> None:
+    page = await open_page(chromium, site.url)
+    await start_session(page)
+    await wait_for_video(page)
+    video = page.get_by_test_id("avatar-video")
+    assert await video.evaluate("v => [v.videoWidth, v.videoHeight]") == [512, 512]
+    await expect(page.get_by_test_id("agent-state")).to_have_attribute("data-state", "listening", timeout=15_000)
+
+    sent_at = await send(page, "Hello avatar")
+    agent_line = page.locator('[data-testid="chat-message"][data-from="agent"]')
+    await expect(agent_line.first).to_contain_text("You said", timeout=20_000)
+    await expect(page.locator('[data-testid="chat-message"][data-from="user"]').first).to_contain_text("Hello avatar")
+    await expect(page.get_by_test_id("agent-state")).to_have_attribute("data-state", "speaking", timeout=10_000)
+    await page.screenshot(path=str(log_dir / "web-session.png"))
+    await expect(page.get_by_test_id("agent-state")).to_have_attribute("data-state", "listening", timeout=30_000)
+
+    seen = await probe(page)
+    states = seen.state_sequence(since=sent_at)
+    assert "thinking" in states and "speaking" in states, states
+    assert states.index("thinking") < states.index("speaking") < len(states) - 1 - states[::-1].index("listening")
+    heard = seen.first_audible_after(sent_at)
+    assert heard is not None, "the avatar's voice was never audible in the page"
+    assert seen.frames_between(sent_at, await page_now(page)) > 100, "the video kept playing while it spoke"
+
+
+async def test_interrupt_silences_the_avatar_and_end_closes_the_room(
+    chromium: Browser, site: WebServer, livekit_server: LiveKitServer
+) -> None:
+    page = await open_page(chromium, site.url)
+    session = await start_session(page)
+    await wait_for_video(page)
+    await expect(page.get_by_test_id("agent-state")).to_have_attribute("data-state", "listening", timeout=15_000)
+
+    sent_at = await send(page, "Tell me a long story")
+    await expect(page.get_by_test_id("agent-state")).to_have_attribute("data-state", "speaking", timeout=20_000)
+    speaking_from = await page_now(page)
+    await page.wait_for_timeout(1500)
+    await page.get_by_test_id("interrupt-button").click()
+    interrupted_at = await page_now(page)
+    await expect(page.get_by_test_id("agent-state")).to_have_attribute("data-state", "listening", timeout=5_000)
+    await page.wait_for_timeout(2500)
+
+    seen = await probe(page)
+    assert seen.first_audible_after(sent_at) is not None
+    last_loud = seen.last_audible_between(interrupted_at, interrupted_at + 2500)
+    assert last_loud is None or last_loud - interrupted_at < 500, "the avatar kept talking after Interrupt"
+    talking = seen.mouth_motion(speaking_from, interrupted_at)
+    after = seen.mouth_motion(interrupted_at + 500, interrupted_at + 2500)
+    assert after < talking / 2, f"mouth still moving after Interrupt: {after:.2f} vs {talking:.2f} while talking"
+
+    async with livekit_server.api() as lkapi:
+        assert session["id"] in {r.name for r in (await lkapi.room.list_rooms(api.ListRoomsRequest())).rooms}
+        await page.get_by_test_id("end-button").click()
+        await expect(page.get_by_test_id("start-button")).to_be_visible(timeout=10_000)
+        assert session["id"] not in {r.name for r in (await lkapi.room.list_rooms(api.ListRoomsRequest())).rooms}
+
+
+async def test_speaking_into_the_microphone_is_transcribed_and_answered(site: WebServer, speaking_mic: Path) -> None:
+    async with async_playwright() as playwright:
+        browser = await launch_chromium(playwright, fake_microphone=speaking_mic)
+        page = await open_page(browser, site.url)
+        await start_session(page)
+        await expect(page.get_by_test_id("mic-toggle")).to_have_attribute("aria-pressed", "true", timeout=15_000)
+        user_line = page.locator('[data-testid="chat-message"][data-from="user"]')
+        await expect(user_line.first).to_be_visible(timeout=30_000)
+        agent_line = page.locator('[data-testid="chat-message"][data-from="agent"]')
+        await expect(agent_line.first).to_contain_text("You said", timeout=30_000)
+        assert float(await page.get_by_test_id("mic-level").get_attribute("data-level") or 0) >= 0
+        await browser.close()
+
+
+async def test_microphone_denied_still_lets_the_user_type(site: WebServer, silent_mic: Path) -> None:
+    async with async_playwright() as playwright:
+        browser = await launch_chromium(playwright, fake_microphone=silent_mic, allow_microphone=False)
+        page = await open_page(browser, site.url)
+        await start_session(page)
+        await expect(page.get_by_test_id("status-banner")).to_have_attribute("data-status", "mic-denied", timeout=15_000)
+        await send(page, "Typing works")
+        agent_line = page.locator('[data-testid="chat-message"][data-from="agent"]')
+        await expect(agent_line.first).to_contain_text("You said", timeout=30_000)
+        await browser.close()
+
+
+async def test_clear_states_when_the_agent_is_missing_leaves_or_the_server_is_unreachable(
+    chromium: Browser, launch_web_server, livekit_server: LiveKitServer, site: WebServer
+) -> None:
+    nobody = launch_web_server("web-no-agent", "no-such-agent")
+    page = await open_page(chromium, nobody.url)
+    await start_session(page)
+    await expect(page.get_by_test_id("status-banner")).to_have_attribute("data-status", "waiting-agent", timeout=15_000)
+
+    dead = launch_web_server("web-dead-livekit", "no-such-agent", {"STREAMING_AVATAR_PUBLIC_LIVEKIT_URL": "ws://127.0.0.1:9"})
+    page = await open_page(chromium, dead.url)
+    await start_session(page)
+    await expect(page.get_by_test_id("status-banner")).to_have_attribute("data-status", "unreachable", timeout=30_000)
+
+    page = await open_page(chromium, site.url)
+    session = await start_session(page)
+    await wait_for_video(page, frames=5)
+    observer = rtc.Room()
+    await observer.connect(livekit_server.url, livekit_server.token(session["id"], "observer"))
+    agent = await wait_for(lambda: agent_participant(observer), what="the agent")
+    await observer.local_participant.perform_rpc(destination_identity=agent.identity, method=END_SESSION_RPC, payload="")
+    await expect(page.get_by_test_id("status-banner")).to_have_attribute("data-status", "agent-left", timeout=15_000)
+    await observer.disconnect()
+
+    api_down = await open_page(chromium, "about:blank")
+    await api_down.route("**/api/avatars", lambda route: route.abort())
+    await api_down.goto(site.url)
+    await expect(api_down.get_by_test_id("home-error")).to_be_visible(timeout=10_000)
+
+
+async def test_phone_viewport_shows_video_and_controls_without_sideways_scrolling(
+    chromium: Browser, site: WebServer, log_dir: Path
+) -> None:
+    page = await open_page(chromium, site.url, viewport=(390, 844))
+    await start_session(page)
+    await wait_for_video(page, frames=5)
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    box = await page.get_by_test_id("avatar-video").bounding_box()
+    assert box is not None and box["width"] > 300 and abs(box["width"] - box["height"]) < 4, box
+    for control in ("chat-input", "interrupt-button", "end-button", "mic-toggle"):
+        await expect(page.get_by_test_id(control)).to_be_visible()
+    await page.screenshot(path=str(log_dir / "web-session-phone.png"), full_page=True)
