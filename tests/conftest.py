@@ -83,12 +83,18 @@ def worker(launch_worker) -> Worker:
 
 @pytest.fixture(scope="session")
 def launch_web_server(livekit_server: LiveKitServer) -> Iterator:
-    """launch_web_server(name, agent_name, extra_env=None) → `python -m agent web`, stopped at session end."""
+    """launch_web_server(name, agent_name, extra_env=None) → `python -m agent web`, stopped at session end.
+
+    Every test's browser is 127.0.0.1, one client to the session limits, so they are raised unless a
+    test sets them.
+    """
     servers: list[WebServer] = []
 
     def _launch(name: str, agent_name: str, extra_env: dict[str, str] | None = None) -> WebServer:
+        env = {"STREAMING_AVATAR_WEB_MAX_SESSIONS_PER_CLIENT": "100", "STREAMING_AVATAR_WEB_MAX_SESSIONS": "100"}
+        env.update(extra_env or {})
         try:
-            web = start_web_server(livekit_server, LOG_DIR, agent_name=agent_name, name=name, extra_env=extra_env)
+            web = start_web_server(livekit_server, LOG_DIR, agent_name=agent_name, name=name, extra_env=env)
         except StackError as e:
             pytest.fail(str(e))
         _LOGS.append(web.log_path)
@@ -102,8 +108,8 @@ def launch_web_server(livekit_server: LiveKitServer) -> Iterator:
 
 @pytest.fixture(scope="session")
 def web_server(launch_web_server, worker: Worker) -> WebServer:
-    """The session API and page in front of the main worker (per-client limit raised: every test is 127.0.0.1)."""
-    return launch_web_server("web", worker.agent_name, {"STREAMING_AVATAR_WEB_MAX_SESSIONS_PER_CLIENT": "50", "STREAMING_AVATAR_WEB_MAX_SESSIONS": "50"})
+    """The session API and page in front of the main worker."""
+    return launch_web_server("web", worker.agent_name)
 
 
 @pytest.fixture

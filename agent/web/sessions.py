@@ -4,7 +4,7 @@ Opening a session makes a join token whose room configuration creates the room a
 dispatches the avatar agent when the user joins (LiveKit ignores a token's room
 configuration for a room that already exists, so the room is not created beforehand).
 The room's metadata tags who opened it, so any instance of the API counts open
-sessions on the LiveKit server. Tokens not yet used are not counted: their short
+sessions on the LiveKit server (per agent name: one service's limits are its own). Tokens not yet used are not counted: their short
 TTL bounds that. Ending a session needs a token the API gave out for that room.
 """
 
@@ -101,7 +101,7 @@ class SessionRooms:
                     name=room,
                     empty_timeout=EMPTY_TIMEOUT_S,
                     departure_timeout=DEPARTURE_TIMEOUT_S,
-                    metadata=json.dumps({"created_by": ROOM_TAG, "client": client}),
+                    metadata=json.dumps({"created_by": ROOM_TAG, "agent": self._settings.agent_name, "client": client}),
                     agents=[api.RoomAgentDispatch(agent_name=self._settings.agent_name, metadata=dispatch_metadata)],
                 )
             )
@@ -121,8 +121,10 @@ class SessionRooms:
         await self._lkapi.room.delete_room(api.DeleteRoomRequest(room=session_id))
 
     async def _web_rooms(self) -> list[api.Room]:
+        """Open sessions of this service (web API instances in front of the same agent)."""
         rooms = (await self._lkapi.room.list_rooms(api.ListRoomsRequest())).rooms
-        return [room for room in rooms if _room_tag(room).get("created_by") == ROOM_TAG]
+        mine = {"created_by": ROOM_TAG, "agent": self._settings.agent_name}
+        return [room for room in rooms if mine.items() <= _room_tag(room).items()]
 
     async def _check_limits(self, client: str) -> None:
         rooms = await self._web_rooms()

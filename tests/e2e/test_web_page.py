@@ -47,7 +47,7 @@ def page_worker(launch_worker, tmp_path_factory: pytest.TempPathFactory) -> Work
 
 @pytest.fixture(scope="module")
 def site(launch_web_server, page_worker: Worker) -> WebServer:
-    return launch_web_server("web-page", page_worker.agent_name, {"STREAMING_AVATAR_WEB_MAX_SESSIONS_PER_CLIENT": "50"})
+    return launch_web_server("web-page", page_worker.agent_name)
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +161,8 @@ async def test_interrupt_silences_the_avatar_and_end_closes_the_room(
     seen = await probe(page)
     assert seen.first_audible_after(sent_at) is not None
     last_loud = seen.last_audible_between(interrupted_at, interrupted_at + 2500)
-    assert last_loud is None or last_loud - interrupted_at < 500, "the avatar kept talking after Interrupt"
+    levels = [(round(a["t"] - interrupted_at), round(a["rms"], 3)) for a in seen.audio if a["t"] > interrupted_at - 200]
+    assert last_loud is None or last_loud - interrupted_at < 500, f"the avatar kept talking after Interrupt: {levels[:150]}"
     talking = seen.mouth_motion(speaking_from, interrupted_at)
     after = seen.mouth_motion(interrupted_at + 500, interrupted_at + 2500)
     assert after < talking / 2, f"mouth still moving after Interrupt: {after:.2f} vs {talking:.2f} while talking"

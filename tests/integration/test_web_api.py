@@ -165,7 +165,7 @@ async def test_livekit_token_endpoint_is_strict(http: httpx.AsyncClient, agent: 
 async def test_session_limits_per_client_and_in_total(launch_web_server, livekit_server: LiveKitServer) -> None:
     web = launch_web_server(
         "web-limits",
-        NOBODY,
+        f"{NOBODY}-{secrets.token_hex(3)}",  # its own service: other tests' rooms do not count
         {
             "STREAMING_AVATAR_WEB_MAX_SESSIONS": "2",
             "STREAMING_AVATAR_WEB_MAX_SESSIONS_PER_CLIENT": "1",

@@ -16,11 +16,7 @@ MIN_REQUESTS = 500
 
 
 def test_generated_requests_never_get_a_server_error(launch_web_server) -> None:
-    web: WebServer = launch_web_server(
-        "web-fuzz",
-        "no-such-agent",
-        {"STREAMING_AVATAR_WEB_MAX_SESSIONS": "1000", "STREAMING_AVATAR_WEB_MAX_SESSIONS_PER_CLIENT": "1000"},
-    )
+    web: WebServer = launch_web_server("web-fuzz", "no-such-agent")
     schema = schemathesis.openapi.from_url(f"{web.url}/openapi.json")
     statuses: list[tuple[str, int]] = []
     for result in schema.get_all_operations():
