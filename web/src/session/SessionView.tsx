@@ -22,7 +22,7 @@ import { ChatPanel } from "./ChatPanel";
 import { Controls } from "./Controls";
 import { AvatarStage } from "./AvatarStage";
 import { StatusBanner, type BannerStatus } from "./StatusBanner";
-import { useChatEntries, useNotices } from "./hooks";
+import { useAgentAttributes, useChatEntries, useNotices } from "./hooks";
 import { describeMicError } from "./micErrors";
 
 /** Where the page is with the room (the agent's presence is read from the room itself). */
@@ -167,6 +167,7 @@ function SessionScreen({ session, avatar, room, onExit }: SessionViewProps) {
   const { canPlayAudio, startAudio } = useAudioPlayback(room);
 
   const agent = assistant.agent;
+  const agentAttributes = useAgentAttributes(agent);
   const [agentJoined, setAgentJoined] = useState(false);
   useEffect(() => {
     if (agent) setAgentJoined(true);
@@ -183,11 +184,11 @@ function SessionScreen({ session, avatar, room, onExit }: SessionViewProps) {
   } else if (!agent) {
     agentState = "waiting";
   } else {
-    agentState = assistant.agentAttributes?.[AGENT_STATE_ATTRIBUTE] || "initializing";
+    agentState = agentAttributes[AGENT_STATE_ATTRIBUTE] || "initializing";
   }
 
   const { entries, send, isSending } = useChatEntries(room, roomDown);
-  const notices = useNotices(assistant.agentAttributes, roomDown);
+  const notices = useNotices(agentAttributes, roomDown);
 
   let status: BannerStatus;
   if (phase === "unreachable") status = "unreachable";

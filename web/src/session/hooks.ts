@@ -1,7 +1,7 @@
 // Room data for the session view, built on LiveKit's hooks.
 
 import { useEffect, useMemo, useRef, useState } from "react";
-import { ParticipantKind, type Room } from "livekit-client";
+import { ParticipantEvent, ParticipantKind, type Participant, type Room } from "livekit-client";
 import { useChat, useTextStream, useTranscriptions } from "@livekit/components-react";
 
 export const NOTICE_TOPIC = "streaming-avatar.notice";
@@ -14,6 +14,29 @@ export interface ChatEntry {
   from: "user" | "agent";
   final: boolean;
   text: string;
+}
+
+/**
+ * The agent's attributes, kept current. `useVoiceAssistant().agentAttributes` starts from the
+ * attributes the agent had when it appeared and misses changes made before its listener is
+ * attached (seen here: the page stuck on "initializing" while the server said "listening"), so
+ * this reads them again once subscribed.
+ */
+export function useAgentAttributes(agent: Participant | undefined): Record<string, string> {
+  const [attributes, setAttributes] = useState<Record<string, string>>({});
+  useEffect(() => {
+    if (!agent) {
+      setAttributes({});
+      return;
+    }
+    const update = () => setAttributes({ ...agent.attributes });
+    agent.on(ParticipantEvent.AttributesChanged, update);
+    update();
+    return () => {
+      agent.off(ParticipantEvent.AttributesChanged, update);
+    };
+  }, [agent]);
+  return attributes;
 }
 
 /** Re-renders every `ms` while `active`. */
