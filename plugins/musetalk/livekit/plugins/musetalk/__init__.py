@@ -1,5 +1,6 @@
 """Lip-synced avatar video output for LiveKit Agents."""
 
+import importlib.util
 import os
 
 from livekit.agents import Plugin
@@ -45,9 +46,12 @@ class MuseTalkPlugin(Plugin):
         super().__init__(__name__, __version__, __package__, logger)
 
     def download_files(self) -> None:
-        """`download-files`: MuseTalk weights, unless this worker is set to the CPU engine."""
+        """`download-files`: MuseTalk weights, unless this worker is set to the CPU engine or cannot run MuseTalk."""
         if os.environ.get("STREAMING_AVATAR_ENGINE", "auto") == "cpu":
             logger.info("STREAMING_AVATAR_ENGINE=cpu: not downloading MuseTalk weights")
+            return
+        if importlib.util.find_spec("torch") is None:
+            logger.info("MuseTalk's GPU extras are not installed (e.g. the demo profile): not downloading its weights")
             return
         from .engines.musetalk.download import download_models
 
