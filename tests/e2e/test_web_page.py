@@ -21,7 +21,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from support.browser import launch_chromium, open_page, page_now, probe, write_wav
 from support.rooms import agent_participant, wait_for
 from support.stack import LiveKitServer, WebServer, Worker
-from support.tiny_whisper import build_tiny_whisper
+from support.tiny_whisper import listening_worker_env
 
 from agent.offline.espeak import SAMPLE_RATE as SPEECH_RATE
 from agent.offline.espeak import synthesize
@@ -35,14 +35,7 @@ EXTRA_SENTENCES = 3
 
 @pytest.fixture(scope="module")
 def page_worker(launch_worker, tmp_path_factory: pytest.TempPathFactory) -> Worker:
-    model_dir = build_tiny_whisper(tmp_path_factory.mktemp("tiny-whisper"))
-    return launch_worker(
-        "page",
-        extra_env={
-            "STREAMING_AVATAR_WHISPER_MODEL": str(model_dir),
-            "STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES": str(EXTRA_SENTENCES),
-        },
-    )
+    return launch_worker("page", extra_env=listening_worker_env(tmp_path_factory.mktemp("tiny-whisper"), EXTRA_SENTENCES))
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ import pytest
 from livekit import api, rtc
 from support.rooms import agent_participant, wait_for
 from support.stack import Worker
-from support.tiny_whisper import build_tiny_whisper
+from support.tiny_whisper import listening_worker_env
 from support.voice_client import AgentObserver, Microphone, resample, trim_silence
 
 from agent.offline.espeak import SAMPLE_RATE as SPEECH_RATE
@@ -37,14 +37,7 @@ TINY_WHISPER_TEXT = "a"
 
 @pytest.fixture(scope="module")
 def voice_worker(launch_worker, tmp_path_factory: pytest.TempPathFactory) -> Worker:
-    model_dir = build_tiny_whisper(tmp_path_factory.mktemp("tiny-whisper"))
-    return launch_worker(
-        "voice",
-        extra_env={
-            "STREAMING_AVATAR_WHISPER_MODEL": str(model_dir),
-            "STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES": str(EXTRA_SENTENCES),
-        },
-    )
+    return launch_worker("voice", extra_env=listening_worker_env(tmp_path_factory.mktemp("tiny-whisper"), EXTRA_SENTENCES))
 
 
 @pytest.fixture(scope="module")

@@ -62,6 +62,32 @@ def free_udp_range(size: int = 100) -> int:
     raise StackError("no free UDP port range")
 
 
+def terminate(process: subprocess.Popen[bytes], timeout: float) -> int:
+    """SIGTERM, then SIGKILL if it has not exited after `timeout` s (livekit-server and the worker drain first)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], log_path: Path, what: str, timeout: float) -> None:
+    """Until something accepts connections on 127.0.0.1:`port`; StackError if `process` dies or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                terminate(process, 5)
+                raise StackError(f"{what} did not start:\n{tail(log_path)}") from None
+            time.sleep(0.1)
+
+
 def tail(path: Path, lines: int = 40) -> str:
     if not path.exists():
         return ""
@@ -101,13 +127,7 @@ class LiveKitServer:
             )
 
     def stop(self) -> None:
-        """SIGTERM; livekit-server drains open rooms first, so SIGKILL if that takes over 10 s."""
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        terminate(self.process, 10)
 
 
 @dataclass
@@ -120,14 +140,7 @@ class Worker:
         return self.log_path.read_text(errors="replace")
 
     def stop(self, timeout: float = 20) -> int:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        return terminate(self.process, timeout)
 
 
 def start_livekit_server(log_dir: Path) -> LiveKitServer:
@@ -148,16 +161,7 @@ def start_livekit_server(log_dir: Path) -> LiveKitServer:
             ],
             stdout=log, stderr=subprocess.STDOUT,
         )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise StackError(f"livekit-server did not start:\n{tail(log_path)}") from None
-            time.sleep(0.1)
+    wait_for_port(port, proc, log_path, "livekit-server", 20)
     return LiveKitServer(f"ws://127.0.0.1:{port}", f"http://127.0.0.1:{port}", api_key, api_secret, log_path, proc)
 
 
@@ -206,9 +210,7 @@ class WebServer:
     log_path: Path
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
+        terminate(self.process, 10)
 
 
 def start_web_server(
@@ -227,14 +229,5 @@ def start_web_server(
             [sys.executable, "-m", "agent", "web", "--port", str(port)],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
-    web = WebServer(f"http://127.0.0.1:{port}", proc, log_path)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return web
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                web.stop()
-                raise StackError(f"the web server did not start:\n{tail(log_path)}") from None
-            time.sleep(0.1)
+    wait_for_port(port, proc, log_path, "the web server", 30)
+    return WebServer(f"http://127.0.0.1:{port}", proc, log_path)

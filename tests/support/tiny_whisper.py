@@ -173,7 +173,17 @@ def build_tiny_whisper(out_dir: Path) -> Path:
     return out_dir
 
 
+def listening_worker_env(model_dir: Path, extra_sentences: int) -> dict[str, str]:
+    """Worker env for voice tests: a tiny Whisper built into `model_dir` (hears speech, transcribes
+    garbage) and scripted replies of `extra_sentences` more sentences, long enough to interrupt."""
+    return {
+        "STREAMING_AVATAR_WHISPER_MODEL": str(build_tiny_whisper(model_dir)),
+        "STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES": str(extra_sentences),
+    }
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit(f"usage: {sys.argv[0]} OUT_DIR")
     print(build_tiny_whisper(Path(sys.argv[1])))
+

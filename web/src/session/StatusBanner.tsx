@@ -76,14 +76,7 @@ export function StatusBanner(props: StatusBannerProps) {
         <div {...common} className="banner banner-center banner-card" role="alert">
           <p className="banner-title">The avatar has left the session.</p>
           <div className="banner-actions">
-            <button
-              type="button"
-              className="btn btn-primary"
-              data-testid="new-session-button"
-              onClick={() => props.onLeave(null)}
-            >
-              New session
-            </button>
+            <NewSessionButton className="btn btn-primary" label="New session" onLeave={props.onLeave} />
           </div>
         </div>
       );
@@ -97,14 +90,7 @@ export function StatusBanner(props: StatusBannerProps) {
             <button type="button" className="btn btn-primary" data-testid="retry-button" onClick={props.onRetry}>
               Retry
             </button>
-            <button
-              type="button"
-              className="btn"
-              data-testid="new-session-button"
-              onClick={() => props.onLeave(null)}
-            >
-              Back
-            </button>
+            <NewSessionButton className="btn" label="Back" onLeave={props.onLeave} />
           </div>
         </div>
       );
@@ -120,18 +106,19 @@ export function StatusBanner(props: StatusBannerProps) {
             <>
               <p className="banner-title">This session has ended.</p>
               <div className="banner-actions">
-                <button
-                  type="button"
-                  className="btn btn-primary"
-                  data-testid="new-session-button"
-                  onClick={() => props.onLeave(null)}
-                >
-                  New session
-                </button>
+                <NewSessionButton className="btn btn-primary" label="New session" onLeave={props.onLeave} />
               </div>
             </>
           )}
         </div>
       );
   }
+}
+
+function NewSessionButton(props: { className: string; label: string; onLeave: (note: string | null) => void }) {
+  return (
+    <button type="button" className={props.className} data-testid="new-session-button" onClick={() => props.onLeave(null)}>
+      {props.label}
+    </button>
+  );
 }
