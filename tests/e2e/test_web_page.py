@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +34,18 @@ EXTRA_SENTENCES = 3
 
 
 @pytest.fixture(scope="module")
-def page_worker(launch_worker, tmp_path_factory: pytest.TempPathFactory) -> Worker:
-    return launch_worker("page", extra_env=listening_worker_env(tmp_path_factory.mktemp("tiny-whisper"), EXTRA_SENTENCES))
+def page_worker(launch_worker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
+    """Stopped after this module, so the integration tests that follow have the cores to themselves."""
+    worker = launch_worker("page", extra_env=listening_worker_env(tmp_path_factory.mktemp("tiny-whisper"), EXTRA_SENTENCES))
+    yield worker
+    worker.stop()
 
 
 @pytest.fixture(scope="module")
-def site(launch_web_server, page_worker: Worker) -> WebServer:
-    return launch_web_server("web-page", page_worker.agent_name)
+def site(launch_web_server, page_worker: Worker) -> Iterator[WebServer]:
+    web = launch_web_server("web-page", page_worker.agent_name)
+    yield web
+    web.stop()
 
 
 @pytest.fixture(scope="module")

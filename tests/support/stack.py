@@ -171,9 +171,14 @@ def start_worker(
     *,
     name: str,
     extra_env: dict[str, str] | None = None,
-    ready_timeout: float = 90,
+    ready_timeout: float = 180,
 ) -> Worker:
-    """`python -m agent start` with the offline profile; returns once it registered."""
+    """`python -m agent start` with the offline profile; returns once it registered.
+
+    The wait is long because a worker started while others render (the scaling test starts
+    its third worker beside four live avatar sessions on two cores) took 50 s to import and
+    35 s more to prewarm in one CI run.
+    """
     agent_name = f"streaming-avatar-test-{name}-{secrets.token_hex(3)}"
     env = {k: v for k, v in os.environ.items() if k not in CLOUD_KEYS}
     env.update(server.env())
