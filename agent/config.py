@@ -22,12 +22,13 @@ SttProvider = Literal["faster-whisper", "google"]
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _env(name: str, default: str) -> str:
+def read_env(name: str, default: str = "") -> str:
+    """The variable's value, stripped; `default` when it is unset or blank."""
     return os.environ.get(name, "").strip() or default
 
 
 def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
-    value = _env(name, default)
+    value = read_env(name, default)
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
     return value
@@ -75,34 +76,34 @@ class WorkerSettings:
         profile = _choice("STREAMING_AVATAR_VOICE_PROFILE", "auto", ("auto", "offline", "cloud"))
         stt_provider = _choice("STREAMING_AVATAR_STT_PROVIDER", "faster-whisper", ("faster-whisper", "google"))
         return cls(
-            agent_name=_env("STREAMING_AVATAR_AGENT_NAME", "streaming-avatar"),
+            agent_name=read_env("STREAMING_AVATAR_AGENT_NAME", "streaming-avatar"),
             voice_profile=profile,  # type: ignore[arg-type]
-            avatars_dir=Path(_env("STREAMING_AVATAR_AVATARS_DIR", str(REPO_ROOT / "avatars"))),
+            avatars_dir=Path(read_env("STREAMING_AVATAR_AVATARS_DIR", str(REPO_ROOT / "avatars"))),
             stt_provider=stt_provider,  # type: ignore[arg-type]
-            whisper_model=_env("STREAMING_AVATAR_WHISPER_MODEL", "small"),
-            gemini_model=_env("STREAMING_AVATAR_GEMINI_MODEL", "gemini-2.5-flash"),
-            capacity=int(_env("STREAMING_AVATAR_CAPACITY", "8")),
-            load_threshold=float(_env("STREAMING_AVATAR_LOAD_THRESHOLD", "0.99")),
-            num_idle_processes=int(_env("STREAMING_AVATAR_IDLE_PROCESSES", "2")),
-            http_port=int(_env("STREAMING_AVATAR_HTTP_PORT", "8081")),
-            scripted_extra_sentences=int(_env("STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES", "0")),
+            whisper_model=read_env("STREAMING_AVATAR_WHISPER_MODEL", "small"),
+            gemini_model=read_env("STREAMING_AVATAR_GEMINI_MODEL", "gemini-2.5-flash"),
+            capacity=int(read_env("STREAMING_AVATAR_CAPACITY", "8")),
+            load_threshold=float(read_env("STREAMING_AVATAR_LOAD_THRESHOLD", "0.99")),
+            num_idle_processes=int(read_env("STREAMING_AVATAR_IDLE_PROCESSES", "2")),
+            http_port=int(read_env("STREAMING_AVATAR_HTTP_PORT", "8081")),
+            scripted_extra_sentences=int(read_env("STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES", "0")),
             engine=_choice("STREAMING_AVATAR_ENGINE", "auto", ("auto", "cpu", "musetalk")),  # type: ignore[arg-type]
             video_encoder=_choice(  # type: ignore[arg-type]
                 "STREAMING_AVATAR_VIDEO_ENCODER", "auto", ("auto", "x264", "nvenc", "raw")
             ),
-            video_size=_size(_env("STREAMING_AVATAR_VIDEO_SIZE", "")),
-            video_fps=int(_env("STREAMING_AVATAR_VIDEO_FPS", "0")) or None,
-            video_idle_fps=int(_env("STREAMING_AVATAR_VIDEO_IDLE_FPS", "0")) or None,
+            video_size=_size(read_env("STREAMING_AVATAR_VIDEO_SIZE", "")),
+            video_fps=int(read_env("STREAMING_AVATAR_VIDEO_FPS", "0")) or None,
+            video_idle_fps=int(read_env("STREAMING_AVATAR_VIDEO_IDLE_FPS", "0")) or None,
             job_executor=JobExecutorType(_choice("STREAMING_AVATAR_JOB_EXECUTOR", "process", ("process", "thread"))),
-            metrics_port=int(_env("STREAMING_AVATAR_METRICS_PORT", "0")) or None,
-            process_init_timeout=float(_env("STREAMING_AVATAR_PROCESS_INIT_TIMEOUT", "60")),
-            drain_timeout=int(_env("STREAMING_AVATAR_DRAIN_TIMEOUT", "600")),
+            metrics_port=int(read_env("STREAMING_AVATAR_METRICS_PORT", "0")) or None,
+            process_init_timeout=float(read_env("STREAMING_AVATAR_PROCESS_INIT_TIMEOUT", "60")),
+            drain_timeout=int(read_env("STREAMING_AVATAR_DRAIN_TIMEOUT", "600")),
             role=_choice("STREAMING_AVATAR_ROLE", "voice", ("voice", "render")),  # type: ignore[arg-type]
             avatar_mode=_choice(  # type: ignore[arg-type]
                 "STREAMING_AVATAR_AVATAR_MODE", "in-process", ("in-process", "remote")
             ),
-            render_agent_name=_env("STREAMING_AVATAR_RENDER_AGENT_NAME", DEFAULT_RENDER_AGENT_NAME),
-            render_join_timeout=float(_env("STREAMING_AVATAR_RENDER_JOIN_TIMEOUT", "10")),
+            render_agent_name=read_env("STREAMING_AVATAR_RENDER_AGENT_NAME", DEFAULT_RENDER_AGENT_NAME),
+            render_join_timeout=float(read_env("STREAMING_AVATAR_RENDER_JOIN_TIMEOUT", "10")),
         )
 
     def __post_init__(self) -> None:

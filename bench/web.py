@@ -59,7 +59,7 @@ async def main() -> None:
         async with async_playwright() as playwright:
             browser = await launch_chromium(playwright, fake_microphone=silence)
             await one_session(browser, web.url)  # warm-up: first page load, first job process
-            while len(runs) < args.n:
+            while len(runs) < args.n and len(failures) < args.n:
                 await asyncio.sleep(1.0)  # let the previous job's process go back to the idle pool
                 try:
                     runs.append(await one_session(browser, web.url))

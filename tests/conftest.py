@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from livekit import api, rtc
@@ -28,6 +29,7 @@ from support.stack import (
 
 LOG_DIR = REPO / "test-logs" / time.strftime("%Y%m%d-%H%M%S")
 _LOGS: list[Path] = []
+P = TypeVar("P", LiveKitServer, Worker, WebServer)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -39,6 +41,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.sections.append((f"log {path}", tail(path)))
 
 
+def _started(start: Callable[[], P]) -> P:
+    """start() a stack process; a StackError fails the test, and the process's log joins failing reports."""
+    try:
+        process = start()
+    except StackError as e:
+        pytest.fail(str(e))
+    _LOGS.append(process.log_path)
+    return process
+
+
 @pytest.fixture(scope="session")
 def log_dir() -> Path:
     """This run's folder for logs and screenshots (kept after the run)."""
@@ -48,11 +60,7 @@ def log_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def livekit_server() -> Iterator[LiveKitServer]:
-    try:
-        server = start_livekit_server(LOG_DIR)
-    except StackError as e:
-        pytest.fail(str(e))
-    _LOGS.append(server.log_path)
+    server = _started(lambda: start_livekit_server(LOG_DIR))
     yield server
     server.stop()
 
@@ -63,11 +71,7 @@ def launch_worker(livekit_server: LiveKitServer) -> Iterator:
     workers: list[Worker] = []
 
     def _launch(name: str, extra_env: dict[str, str] | None = None) -> Worker:
-        try:
-            w = start_worker(livekit_server, LOG_DIR, name=name, extra_env=extra_env)
-        except StackError as e:
-            pytest.fail(str(e))
-        _LOGS.append(w.log_path)
+        w = _started(lambda: start_worker(livekit_server, LOG_DIR, name=name, extra_env=extra_env))
         workers.append(w)
         return w
 
@@ -93,11 +97,7 @@ def launch_web_server(livekit_server: LiveKitServer) -> Iterator:
     def _launch(name: str, agent_name: str, extra_env: dict[str, str] | None = None) -> WebServer:
         env = {"STREAMING_AVATAR_WEB_MAX_SESSIONS_PER_CLIENT": "100", "STREAMING_AVATAR_WEB_MAX_SESSIONS": "100"}
         env.update(extra_env or {})
-        try:
-            web = start_web_server(livekit_server, LOG_DIR, agent_name=agent_name, name=name, extra_env=env)
-        except StackError as e:
-            pytest.fail(str(e))
-        _LOGS.append(web.log_path)
+        web = _started(lambda: start_web_server(livekit_server, LOG_DIR, agent_name=agent_name, name=name, extra_env=env))
         servers.append(web)
         return web
 

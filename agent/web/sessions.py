@@ -48,7 +48,6 @@ class NotSessionOwnerError(Exception):
 @dataclass(frozen=True)
 class SessionGrant:
     room: str
-    identity: str
     token: str
     expires_at: dt.datetime
 
@@ -59,7 +58,7 @@ class SessionRooms:
         self._lkapi = lkapi
         self._verifier = api.TokenVerifier(settings.api_key, settings.api_secret, leeway=OWNER_TOKEN_LEEWAY)
 
-    def client_tag(self, address: str) -> str:
+    def _client_tag(self, address: str) -> str:
         """A keyed hash of the client's address: countable in room metadata without storing the address."""
         return hmac.new(self._settings.api_secret.encode(), address.encode(), hashlib.sha256).hexdigest()[:16]
 
@@ -73,7 +72,7 @@ class SessionRooms:
         participant_attributes: dict[str, str] | None = None,
     ) -> SessionGrant:
         """A join token that creates the room and dispatches the agent on join; SessionLimitError when full."""
-        client = self.client_tag(client_address)
+        client = self._client_tag(client_address)
         await self._check_limits(client)
         room = ROOM_PREFIX + secrets.token_hex(10)
         identity = "user-" + secrets.token_hex(6)
@@ -106,7 +105,7 @@ class SessionRooms:
                 )
             )
         )
-        return SessionGrant(room, identity, token.to_jwt(), dt.datetime.now(dt.UTC) + ttl)
+        return SessionGrant(room, token.to_jwt(), dt.datetime.now(dt.UTC) + ttl)
 
     async def end(self, session_id: str, bearer_token: str) -> None:
         """Delete the session's room: the agent leaves and every participant is disconnected."""
@@ -116,13 +115,13 @@ class SessionRooms:
             raise NotSessionOwnerError("the bearer token is not a session token of this server") from exc
         if claims.video is None or claims.video.room != session_id:
             raise NotSessionOwnerError("the bearer token belongs to another session")
-        if session_id not in {room.name for room in await self._web_rooms()}:
+        if not await self._web_rooms(names=[session_id]):
             raise UnknownSessionError(f"no open session {session_id!r}")
         await self._lkapi.room.delete_room(api.DeleteRoomRequest(room=session_id))
 
-    async def _web_rooms(self) -> list[api.Room]:
-        """Open sessions of this service (web API instances in front of the same agent)."""
-        rooms = (await self._lkapi.room.list_rooms(api.ListRoomsRequest())).rooms
+    async def _web_rooms(self, names: list[str] | None = None) -> list[api.Room]:
+        """Open sessions of this service (web API instances in front of the same agent), or those of `names`."""
+        rooms = (await self._lkapi.room.list_rooms(api.ListRoomsRequest(names=names or []))).rooms
         mine = {"created_by": ROOM_TAG, "agent": self._settings.agent_name}
         return [room for room in rooms if mine.items() <= _room_tag(room).items()]
 

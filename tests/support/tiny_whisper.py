@@ -186,4 +186,3 @@ if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit(f"usage: {sys.argv[0]} OUT_DIR")
     print(build_tiny_whisper(Path(sys.argv[1])))
-
