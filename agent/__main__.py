@@ -12,7 +12,7 @@ import tempfile
 if os.environ.get("STREAMING_AVATAR_METRICS_PORT") and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="streaming-avatar-metrics-")
 
-from .devtools import DEVTOOL_COMMANDS, run_devtool  # noqa: E402
+from .devtools import DEVTOOL_COMMANDS, run_devtool
 
 if len(sys.argv) > 1 and sys.argv[1] in DEVTOOL_COMMANDS:
     sys.exit(run_devtool(sys.argv[1:]))
@@ -21,8 +21,8 @@ if len(sys.argv) > 1 and sys.argv[1] == "web":
 
     sys.exit(run_web(sys.argv[2:]))
 
-from livekit.agents import cli  # noqa: E402
+from livekit.agents import cli
 
-from .app import server  # noqa: E402
+from .app import server
 
 cli.run_app(server)

@@ -6,6 +6,7 @@ import logging
 
 from livekit.agents import Agent, AgentServer, AgentSession, JobContext, JobProcess, room_io
 from livekit.plugins import faster_whisper, musetalk, silero
+
 from livekit.plugins.musetalk.packs import list_pack_ids
 
 from .config import WorkerSettings

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from livekit.agents import JobExecutorType
+
 from livekit.plugins.musetalk import (
     DEFAULT_RENDER_AGENT_NAME,
     AvatarMode,
@@ -35,7 +36,7 @@ def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
 
 
 def _size(value: str) -> tuple[int, int] | None:
-    """"" → the avatar pack's size; "WxH" → that size."""
+    """ "" → the avatar pack's size; "WxH" → that size."""
     if not value:
         return None
     width, _, height = value.lower().partition("x")

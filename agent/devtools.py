@@ -51,11 +51,7 @@ async def create_dispatch(room: str, agent_name: str, metadata: str) -> api.Agen
 
 def join_token(room: str, identity: str, *, dispatch_agent: str | None, metadata: str) -> str:
     _, key, secret = _credentials()
-    token = (
-        api.AccessToken(key, secret)
-        .with_identity(identity)
-        .with_grants(api.VideoGrants(room_join=True, room=room))
-    )
+    token = api.AccessToken(key, secret).with_identity(identity).with_grants(api.VideoGrants(room_join=True, room=room))
     if dispatch_agent:
         token = token.with_room_config(
             api.RoomConfiguration(agents=[api.RoomAgentDispatch(agent_name=dispatch_agent, metadata=metadata)])

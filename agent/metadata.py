@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from livekit.plugins.musetalk.packs import PACK_ID_PATTERN
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from livekit.plugins.musetalk.packs import PACK_ID_PATTERN
 
 MAX_METADATA_BYTES = 16 * 1024
 SCHEMA_PATH = Path(__file__).with_name("dispatch_metadata.schema.json")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from livekit.agents import llm, stt, tts, vad
 from livekit.plugins import faster_whisper
+
 from livekit.plugins.musetalk.errors import AvatarPackError
 from livekit.plugins.musetalk.packs import load_pack
 
@@ -108,9 +109,7 @@ def build_stt(
         if name == "google":
             from livekit.plugins import google
 
-            instances.append(
-                google.STT(languages=metadata.language, credentials_file=env[GOOGLE_CLOUD_CREDENTIALS])
-            )
+            instances.append(google.STT(languages=metadata.language, credentials_file=env[GOOGLE_CLOUD_CREDENTIALS]))
         else:
             if whisper_model_dir is None:
                 raise ValueError("the plan uses faster-whisper but no model directory was loaded")
@@ -128,9 +127,7 @@ def build_llm(plan: VoicePlan, settings: WorkerSettings, metadata: DispatchMetad
 
             instances.append(google.LLM(model=metadata.llm_model or settings.gemini_model))
         else:
-            instances.append(
-                ScriptedLLM(language=metadata.language, extra_sentences=settings.scripted_extra_sentences)
-            )
+            instances.append(ScriptedLLM(language=metadata.language, extra_sentences=settings.scripted_extra_sentences))
     return instances[0] if len(instances) == 1 else llm.FallbackAdapter(instances)
 
 

@@ -46,9 +46,7 @@ async def accept_render_job(req: JobRequest) -> None:
         logger.error("rejecting render job: %s", e, extra={"room": req.room.name})
         await req.reject()
         return
-    await req.accept(
-        identity=request.avatar_identity, attributes={ATTRIBUTE_PUBLISH_ON_BEHALF: request.agent_identity}
-    )
+    await req.accept(identity=request.avatar_identity, attributes={ATTRIBUTE_PUBLISH_ON_BEHALF: request.agent_identity})
 
 
 async def render_entrypoint(settings: WorkerSettings, ctx: JobContext) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import faster_whisper as whisper_library
 from livekit.plugins import faster_whisper
+
 from livekit.plugins.faster_whisper.models import is_local_model
 
 DOWNLOAD_HINT = (

@@ -41,7 +41,7 @@ def json_arg_parser(description: str) -> argparse.ArgumentParser:
 def print_table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)))
+        print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=False)))
 
 
 def write_json(path: Path | None, result: dict[str, object]) -> None:

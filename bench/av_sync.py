@@ -35,6 +35,7 @@ import numpy as np
 from _common import json_arg_parser, machine, print_table, summary, write_json
 from livekit import rtc
 from livekit.agents.voice.avatar import DataStreamAudioOutput
+
 from livekit.plugins.musetalk import AvatarSessionOptions, RenderRequest
 from support.lipsync import audio_envelope, closed_mouth, default_mouth_box, mouth_change, onsets, paired_offsets
 from support.rooms import agent_participant, inbound_rtp_stats, record_agent, wait_for
@@ -106,7 +107,10 @@ def xcorr_offset_ms(times: np.ndarray, change: np.ndarray, env_times: np.ndarray
     mouth = change[np.clip(np.searchsorted(times, grid, side="right") - 1, 0, len(change) - 1)]
     audio = np.interp(grid, env_times, env)
     lags = range(-30, 31)
-    scores = [np.corrcoef(mouth[max(0, k):len(grid) + min(0, k)], audio[max(0, -k):len(grid) - max(0, k)])[0, 1] for k in lags]
+    scores = [
+        np.corrcoef(mouth[max(0, k) : len(grid) + min(0, k)], audio[max(0, -k) : len(grid) - max(0, k)])[0, 1]
+        for k in lags
+    ]
     return float(list(lags)[int(np.argmax(scores))] * 10)
 
 
@@ -146,7 +150,9 @@ async def main() -> None:
     server = start_livekit_server(logs)
     render_agent_name = f"streaming-avatar-render-bench-{secrets.token_hex(3)}"
     worker = start_worker(
-        server, logs, name="avsync-render",
+        server,
+        logs,
+        name="avsync-render",
         extra_env={"STREAMING_AVATAR_ROLE": "render", "STREAMING_AVATAR_RENDER_AGENT_NAME": render_agent_name},
     )
     voice, room = rtc.Room(), rtc.Room()
@@ -157,14 +163,18 @@ async def main() -> None:
         await server.dispatch(render_agent_name, ROOM, request.to_json())
         await wait_for(lambda: agent_participant(room), what="render worker")
         await wait_for(lambda: media.video, timeout=30, what="avatar video")
-        output = DataStreamAudioOutput(voice, destination_identity=request.avatar_identity, sample_rate=opts.sample_rate)
+        output = DataStreamAudioOutput(
+            voice, destination_identity=request.avatar_identity, sample_rate=opts.sample_rate
+        )
         await asyncio.sleep(1.0)
         idle_end = time.monotonic()
         late_joins: list[tuple[float, float]] = []
         soak_end = None
         turn = 0
         while turn < args.turns or time.monotonic() < (soak_end or 0):
-            speech = asyncio.create_task(say(output, syllables(opts.sample_rate, args.syllables, rng), opts.sample_rate))
+            speech = asyncio.create_task(
+                say(output, syllables(opts.sample_rate, args.syllables, rng), opts.sample_rate)
+            )
             if turn < args.turns:
                 await asyncio.sleep(1.0)
                 late_joins.append(await late_join_first_frame_ms(server, f"late-{turn}"))
@@ -189,7 +199,7 @@ async def main() -> None:
     offsets_ms, video_onsets = offset_stats(audio_on, render, change)
     arrival_offsets_ms, _ = offset_stats(audio_on, arrival, change)
     frame_ms = 1000 / (args.fps or 25)
-    join_ms, subscribed_ms = zip(*late_joins)
+    join_ms, subscribed_ms = zip(*late_joins, strict=False)
     drift = soak_drift_ms(render, change, env_times, env) if args.soak_minutes else None
     result = {
         "av_offset_ms": {
@@ -222,16 +232,24 @@ async def main() -> None:
             ("A/V offset, p5 / p95", f"{av['p5']} / {av['p95']}"),
             ("|A/V offset| p95", str(av["p95_abs"])),
             ("|A/V offset| p95 from frame quantization alone", str(result["quantization_p95_abs_ms"])),
-            ("A/V offset by arrival in Python, mean / p95 |.|",
-             f"{result['av_offset_by_arrival_ms']['mean']} / {result['av_offset_by_arrival_ms']['p95_abs']}"),
+            (
+                "A/V offset by arrival in Python, mean / p95 |.|",
+                f"{result['av_offset_by_arrival_ms']['mean']} / {result['av_offset_by_arrival_ms']['p95_abs']}",
+            ),
             ("A/V offset by cross-correlation", str(av["xcorr"])),
             ("onsets paired / audio / video", f"{len(offsets_ms)} / {len(audio_on)} / {video_onsets}"),
-            ("subscriber jitter buffer audio / video", f"{jitter_buffers.get('audio')} / {jitter_buffers.get('video')}"),
+            (
+                "subscriber jitter buffer audio / video",
+                f"{jitter_buffers.get('audio')} / {jitter_buffers.get('video')}",
+            ),
             ("video render time − arrival, median", str(result["video_render_after_arrival_ms"])),
             *(
-                [("A/V offset by cross-correlation, first minute", str(drift["first_minute_xcorr_ms"])),
-                 ("A/V offset by cross-correlation, last minute", str(drift["last_minute_xcorr_ms"]))]
-                if drift else []
+                [
+                    ("A/V offset by cross-correlation, first minute", str(drift["first_minute_xcorr_ms"])),
+                    ("A/V offset by cross-correlation, last minute", str(drift["last_minute_xcorr_ms"])),
+                ]
+                if drift
+                else []
             ),
             ("late joiner first frame p50", str(result["late_join_first_frame_ms"]["p50"])),
             ("late joiner first frame p95", str(result["late_join_first_frame_ms"]["p95"])),

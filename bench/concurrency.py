@@ -26,6 +26,7 @@ import numpy as np
 import psutil
 from _common import json_arg_parser, machine, print_table, write_json
 from livekit import rtc
+
 from support.rooms import ReceivedMedia, agent_participant, inbound_rtp_stats, record_agent, wait_for
 from support.stack import LiveKitServer, Worker, start_livekit_server, start_worker
 
@@ -66,7 +67,12 @@ async def run_level(server: LiveKitServer, worker: Worker, n: int, window_s: flo
     idle = await measure_idle(worker, medias, window_s / 2)
     for room in rooms:
         await room.local_participant.send_text(TALK, topic="lk.chat")
-    await asyncio.gather(*(wait_for(lambda a=a: a.attributes.get("lk.agent.state") == "speaking", timeout=60, what="speaking") for a in agents))
+    await asyncio.gather(
+        *(
+            wait_for(lambda a=a: a.attributes.get("lk.agent.state") == "speaking", timeout=60, what="speaking")
+            for a in agents
+        )
+    )
     await asyncio.sleep(1.0)
     received_before = [await video_frames_received(room) for room in rooms]
     start, end, cpu_pct, rss, others_pct = await measure_window(worker, window_s, server)
@@ -134,16 +140,24 @@ async def main() -> None:
     parser = json_arg_parser(__doc__ or "")
     parser.add_argument("--levels", default="1,2,4,6,8,10,12")
     parser.add_argument("--window", type=float, default=8.0)
-    parser.add_argument("--executor", choices=["process", "thread"], default="process", help="the worker's job executor")
+    parser.add_argument(
+        "--executor", choices=["process", "thread"], default="process", help="the worker's job executor"
+    )
     parser.add_argument("--idle-fps", type=int, default=0, help="the worker's idle frame rate (0: all frames)")
     args = parser.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="bench-concurrency-"))
     server = start_livekit_server(logs)
     worker = start_worker(
-        server, logs, name="concurrency",
-        extra_env={"STREAMING_AVATAR_CAPACITY": "64", "STREAMING_AVATAR_IDLE_PROCESSES": "2",
-                   "STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES": "12", "STREAMING_AVATAR_JOB_EXECUTOR": args.executor,
-                   "STREAMING_AVATAR_VIDEO_IDLE_FPS": str(args.idle_fps)},
+        server,
+        logs,
+        name="concurrency",
+        extra_env={
+            "STREAMING_AVATAR_CAPACITY": "64",
+            "STREAMING_AVATAR_IDLE_PROCESSES": "2",
+            "STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES": "12",
+            "STREAMING_AVATAR_JOB_EXECUTOR": args.executor,
+            "STREAMING_AVATAR_VIDEO_IDLE_FPS": str(args.idle_fps),
+        },
     )
     levels = []
     baseline_rss_mb = tree_usage(worker.process.pid)[0] / 2**20
@@ -178,13 +192,28 @@ async def main() -> None:
     }
     print_table(
         [
-            (str(lv["sessions"]), str(lv["sessions_on_time"]), f"{lv['cpu_pct']:.0f}", f"{lv['server_cpu_pct']:.0f}",
-             f"{lv['subscribers_cpu_pct']:.0f}", f"{lv['idle_cpu_pct']:.0f}", f"{lv['idle_fps_received_min']:.1f}",
-             f"{lv['rss_mb']:.0f}")
+            (
+                str(lv["sessions"]),
+                str(lv["sessions_on_time"]),
+                f"{lv['cpu_pct']:.0f}",
+                f"{lv['server_cpu_pct']:.0f}",
+                f"{lv['subscribers_cpu_pct']:.0f}",
+                f"{lv['idle_cpu_pct']:.0f}",
+                f"{lv['idle_fps_received_min']:.1f}",
+                f"{lv['rss_mb']:.0f}",
+            )
             for lv in levels
         ],
-        ("sessions", "on time", "worker CPU %", "server CPU %", "subscribers CPU %", "idle CPU %",
-         "idle fps at client (min)", "worker RSS MB"),
+        (
+            "sessions",
+            "on time",
+            "worker CPU %",
+            "server CPU %",
+            "subscribers CPU %",
+            "idle CPU %",
+            "idle fps at client (min)",
+            "worker RSS MB",
+        ),
     )
     print(f"max sessions at 25 fps: {result['max_sessions_25fps']}")
     write_json(args.json, result)

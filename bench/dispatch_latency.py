@@ -14,6 +14,7 @@ from pathlib import Path
 
 from _common import json_arg_parser, machine, print_table, summary, write_json
 from livekit import api, rtc
+
 from support.stack import start_livekit_server, start_worker
 
 
@@ -30,14 +31,20 @@ async def one_dispatch(server, agent_name: str, room_name: str) -> tuple[float, 
 
     @room.on("track_published")
     def _track(pub: rtc.RemoteTrackPublication, p: rtc.RemoteParticipant) -> None:
-        if p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT and pub.kind == rtc.TrackKind.KIND_VIDEO and not track.is_set():
+        if (
+            p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
+            and pub.kind == rtc.TrackKind.KIND_VIDEO
+            and not track.is_set()
+        ):
             marks["track"] = time.perf_counter()
             track.set()
 
     await room.connect(server.url, server.token(room_name, "bench-client"))
     async with server.api() as lkapi:
         start = time.perf_counter()
-        await lkapi.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(agent_name=agent_name, room=room_name))
+        await lkapi.agent_dispatch.create_dispatch(
+            api.CreateAgentDispatchRequest(agent_name=agent_name, room=room_name)
+        )
     await asyncio.wait_for(asyncio.gather(joined.wait(), track.wait()), timeout=30)
     await room.disconnect()
     return (marks["join"] - start) * 1000, (marks["track"] - start) * 1000
@@ -68,8 +75,18 @@ async def main() -> None:
         "machine": machine(),
     }
     print_table(
-        [("dispatch → agent joined", str(result["dispatch_to_join_ms"]["p50"]), str(result["dispatch_to_join_ms"]["p95"])),
-         ("dispatch → avatar video track", str(result["dispatch_to_track_ms"]["p50"]), str(result["dispatch_to_track_ms"]["p95"]))],
+        [
+            (
+                "dispatch → agent joined",
+                str(result["dispatch_to_join_ms"]["p50"]),
+                str(result["dispatch_to_join_ms"]["p95"]),
+            ),
+            (
+                "dispatch → avatar video track",
+                str(result["dispatch_to_track_ms"]["p50"]),
+                str(result["dispatch_to_track_ms"]["p95"]),
+            ),
+        ],
         ("what (ms)", "p50", "p95"),
     )
     write_json(args.json, result)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from livekit.plugins.musetalk.engines.base import VideoSpec
 from livekit.plugins.musetalk.engines.cpu import CpuEngine, CpuSession
 from livekit.plugins.musetalk.packs import load_pack

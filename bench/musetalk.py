@@ -32,13 +32,13 @@ from livekit.plugins.musetalk.engines.musetalk.config import (
     UNET_V15_CONFIG,
     VAE_FT_MSE_CONFIG,
     WINDOW_STEPS,
+    missing_files,
 )
 from livekit.plugins.musetalk.engines.musetalk.inference import MuseTalkRunner
-from livekit.plugins.musetalk.engines.musetalk.config import missing_files
 from livekit.plugins.musetalk.engines.musetalk.loading import MuseTalkModels, build_unet, load_models
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from support.tiny_musetalk import build_tiny_musetalk  # noqa: E402
+from support.tiny_musetalk import build_tiny_musetalk
 
 WHISPER_TINY = WhisperConfig(d_model=384, encoder_layers=4, encoder_attention_heads=6, encoder_ffn_dim=1536)
 

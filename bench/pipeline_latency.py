@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import platform
 import sys
@@ -52,16 +53,16 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
 from livekit import rtc  # noqa: E402
-from support.lipsync import default_mouth_box  # noqa: E402
-from support.rooms import ReceivedMedia, agent_participant, record_agent, wait_for  # noqa: E402
-from support.stack import LiveKitServer, start_livekit_server, start_worker  # noqa: E402
-from support.tiny_whisper import build_tiny_whisper  # noqa: E402
-from support.voice_client import AgentObserver, Microphone, resample, trim_silence  # noqa: E402
 
 from agent.offline.espeak import SAMPLE_RATE as SPEECH_RATE  # noqa: E402
 from agent.offline.espeak import synthesize  # noqa: E402
 from agent.room_controls import INTERRUPT_RPC  # noqa: E402
 from agent.turn_metrics import TURN_LOG_MESSAGE  # noqa: E402
+from support.lipsync import default_mouth_box  # noqa: E402
+from support.rooms import ReceivedMedia, agent_participant, record_agent, wait_for  # noqa: E402
+from support.stack import LiveKitServer, start_livekit_server, start_worker  # noqa: E402
+from support.tiny_whisper import build_tiny_whisper  # noqa: E402
+from support.voice_client import AgentObserver, Microphone, resample, trim_silence  # noqa: E402
 
 UTTERANCE = "Hello there, how are you today?"
 SPEAK_BEFORE_INTERRUPT_S = 0.5
@@ -96,7 +97,7 @@ def mouth_still_from(media: ReceivedMedia, start: float, idle_motion: float, run
 def frame_motion(media: ReceivedMedia) -> np.ndarray:
     """Mean |difference| of each received mouth crop from the one before it (0 for the first)."""
     crops = [img.astype(np.float32) for _, _, img in media.video]
-    return np.array([0.0] + [float(np.abs(b - a).mean()) for a, b in zip(crops, crops[1:])])
+    return np.array([0.0] + [float(np.abs(b - a).mean()) for a, b in itertools.pairwise(crops)])
 
 
 def vad_end_times(worker_log: Path) -> list[float]:
@@ -156,7 +157,10 @@ async def measure_turns(server: LiveKitServer, agent_name: str, worker_log: Path
         if first_motion is not None:
             results["eos_to_first_moving_mouth_ms"].append((first_motion - vad_end) * 1000)
         await asyncio.sleep(SETTLE_S)
-        print(f"voice turn {turn + 1}/{turns}: " + ", ".join(f"{k}={v[-1]:.0f}" for k, v in results.items() if v), file=sys.stderr)
+        print(
+            f"voice turn {turn + 1}/{turns}: " + ", ".join(f"{k}={v[-1]:.0f}" for k, v in results.items() if v),
+            file=sys.stderr,
+        )
 
     for turn in range(turns):
         asked_at = time.monotonic()
@@ -181,7 +185,11 @@ async def measure_turns(server: LiveKitServer, agent_name: str, worker_log: Path
         if still is not None:
             results["interrupt_to_still_mouth_ms"].append((still - interrupted_at) * 1000)
             results["interrupt_to_idle_ms"].append((max(silent, still) - interrupted_at) * 1000)
-        print(f"interrupt {turn + 1}/{turns}: " + ", ".join(f"{k}={v[-1]:.0f}" for k, v in results.items() if "interrupt" in k and v), file=sys.stderr)
+        print(
+            f"interrupt {turn + 1}/{turns}: "
+            + ", ".join(f"{k}={v[-1]:.0f}" for k, v in results.items() if "interrupt" in k and v),
+            file=sys.stderr,
+        )
 
     observer.close()
     mouths.stop()
@@ -233,8 +241,15 @@ def main() -> None:
             **summary,
             "eos": "the worker VAD's end-of-speech event",
             "stalled_after_interrupt": stalled is not None,
-            "video_measure": "eos_to_first_video_ms: first received frame marked as speech in its frame metadata; eos_to_first_moving_mouth_ms: first whose mouth region moves more than idle motion did",
-            "machine": {"platform": platform.platform(), "python": platform.python_version(), "processor": platform.processor()},
+            "video_measure": (
+                "eos_to_first_video_ms: first received frame marked as speech in its frame metadata; "
+                "eos_to_first_moving_mouth_ms: first whose mouth region moves more than idle motion did"
+            ),
+            "machine": {
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+                "processor": platform.processor(),
+            },
             "raw": {name: [round(v, 1) for v in values] for name, values in raw.items()},
         }
         args.json.write_text(json.dumps(report, indent=2) + "\n")

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from _common import json_arg_parser, machine, print_table, summary, write_json
 from playwright.async_api import Browser, async_playwright, expect
+
 from support.browser import launch_chromium, open_page, page_now, probe, write_wav
 from support.stack import start_livekit_server, start_web_server, start_worker
 
@@ -41,7 +42,11 @@ async def one_session(browser: Browser, url: str) -> dict[str, float]:
     await expect(page.get_by_test_id("start-button")).to_be_visible(timeout=10_000)
     await page.context.close()
     first_frame = seen.frames[0]["t"]
-    return {"open_to_first_frame_ms": first_frame, "start_to_first_frame_ms": first_frame - clicked, "send_to_first_audio_ms": heard - sent}
+    return {
+        "open_to_first_frame_ms": first_frame,
+        "start_to_first_frame_ms": first_frame - clicked,
+        "send_to_first_audio_ms": heard - sent,
+    }
 
 
 async def main() -> None:
@@ -51,7 +56,9 @@ async def main() -> None:
     logs = Path(tempfile.mkdtemp(prefix="bench-web-"))
     server = start_livekit_server(logs)
     worker = start_worker(server, logs, name="bench")
-    web = start_web_server(server, logs, agent_name=worker.agent_name, extra_env={"STREAMING_AVATAR_WEB_MAX_SESSIONS_PER_CLIENT": "100"})
+    web = start_web_server(
+        server, logs, agent_name=worker.agent_name, extra_env={"STREAMING_AVATAR_WEB_MAX_SESSIONS_PER_CLIENT": "100"}
+    )
     silence = write_wav(logs / "silence.wav", np.zeros(16000, np.int16), 16000)
     runs: list[dict[str, float]] = []
     failures: list[str] = []

@@ -15,6 +15,7 @@ from typing import TypeVar
 
 import pytest
 from livekit import api, rtc
+
 from support.stack import (
     REPO,
     LiveKitServer,
@@ -97,7 +98,9 @@ def launch_web_server(livekit_server: LiveKitServer) -> Iterator:
     def _launch(name: str, agent_name: str, extra_env: dict[str, str] | None = None) -> WebServer:
         env = {"STREAMING_AVATAR_WEB_MAX_SESSIONS_PER_CLIENT": "100", "STREAMING_AVATAR_WEB_MAX_SESSIONS": "100"}
         env.update(extra_env or {})
-        web = _started(lambda: start_web_server(livekit_server, LOG_DIR, agent_name=agent_name, name=name, extra_env=env))
+        web = _started(
+            lambda: start_web_server(livekit_server, LOG_DIR, agent_name=agent_name, name=name, extra_env=env)
+        )
         servers.append(web)
         return web
 
@@ -122,7 +125,9 @@ async def connect(livekit_server: LiveKitServer) -> AsyncIterator:
     """connect(room, identity="user", room_config=None) → a connected rtc.Room, closed after the test."""
     rooms: list[rtc.Room] = []
 
-    async def _connect(room: str, identity: str = "user", *, room_config: api.RoomConfiguration | None = None) -> rtc.Room:
+    async def _connect(
+        room: str, identity: str = "user", *, room_config: api.RoomConfiguration | None = None
+    ) -> rtc.Room:
         r = rtc.Room()
         await r.connect(livekit_server.url, livekit_server.token(room, identity, room_config=room_config))
         rooms.append(r)

@@ -18,14 +18,14 @@ import numpy as np
 import pytest
 from livekit import api, rtc
 from playwright.async_api import Browser, Page, async_playwright, expect
-from support.browser import launch_chromium, open_page, page_now, probe, write_wav
-from support.rooms import agent_participant, wait_for
-from support.stack import LiveKitServer, WebServer, Worker
-from support.tiny_whisper import listening_worker_env
 
 from agent.offline.espeak import SAMPLE_RATE as SPEECH_RATE
 from agent.offline.espeak import synthesize
 from agent.room_controls import END_SESSION_RPC
+from support.browser import launch_chromium, open_page, page_now, probe, write_wav
+from support.rooms import agent_participant, wait_for
+from support.stack import LiveKitServer, WebServer, Worker
+from support.tiny_whisper import listening_worker_env
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +36,9 @@ EXTRA_SENTENCES = 3
 @pytest.fixture(scope="module")
 def page_worker(launch_worker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
     """Stopped after this module, so the integration tests that follow have the cores to themselves."""
-    worker = launch_worker("page", extra_env=listening_worker_env(tmp_path_factory.mktemp("tiny-whisper"), EXTRA_SENTENCES))
+    worker = launch_worker(
+        "page", extra_env=listening_worker_env(tmp_path_factory.mktemp("tiny-whisper"), EXTRA_SENTENCES)
+    )
     yield worker
     worker.stop()
 
@@ -161,7 +163,9 @@ async def test_interrupt_silences_the_avatar_and_end_closes_the_room(
     assert seen.first_audible_after(sent_at) is not None
     last_loud = seen.last_audible_between(interrupted_at, interrupted_at + 2500)
     levels = [(round(a["t"] - interrupted_at), round(a["rms"], 3)) for a in seen.audio if a["t"] > interrupted_at - 200]
-    assert last_loud is None or last_loud - interrupted_at < 500, f"the avatar kept talking after Interrupt: {levels[:150]}"
+    assert last_loud is None or last_loud - interrupted_at < 500, (
+        f"the avatar kept talking after Interrupt: {levels[:150]}"
+    )
     talking = seen.mouth_motion(speaking_from, interrupted_at)
     after = seen.mouth_motion(interrupted_at + 500, interrupted_at + 2500)
     assert after < talking / 2, f"mouth still moving after Interrupt: {after:.2f} vs {talking:.2f} while talking"
@@ -192,7 +196,9 @@ async def test_microphone_denied_still_lets_the_user_type(site: WebServer, silen
         browser = await launch_chromium(playwright, fake_microphone=silent_mic, allow_microphone=False)
         page = await open_page(browser, site.url)
         await start_session(page)
-        await expect(page.get_by_test_id("status-banner")).to_have_attribute("data-status", "mic-denied", timeout=15_000)
+        await expect(page.get_by_test_id("status-banner")).to_have_attribute(
+            "data-status", "mic-denied", timeout=15_000
+        )
         await send(page, "Typing works")
         agent_line = page.locator('[data-testid="chat-message"][data-from="agent"]')
         await expect(agent_line.first).to_contain_text("You said", timeout=30_000)
@@ -207,7 +213,9 @@ async def test_clear_states_when_the_agent_is_missing_leaves_or_the_server_is_un
     await start_session(page)
     await expect(page.get_by_test_id("status-banner")).to_have_attribute("data-status", "waiting-agent", timeout=15_000)
 
-    dead = launch_web_server("web-dead-livekit", "no-such-agent", {"STREAMING_AVATAR_PUBLIC_LIVEKIT_URL": "ws://127.0.0.1:9"})
+    dead = launch_web_server(
+        "web-dead-livekit", "no-such-agent", {"STREAMING_AVATAR_PUBLIC_LIVEKIT_URL": "ws://127.0.0.1:9"}
+    )
     page = await open_page(chromium, dead.url)
     await start_session(page)
     await expect(page.get_by_test_id("status-banner")).to_have_attribute("data-status", "unreachable", timeout=30_000)
@@ -218,7 +226,9 @@ async def test_clear_states_when_the_agent_is_missing_leaves_or_the_server_is_un
     observer = rtc.Room()
     await observer.connect(livekit_server.url, livekit_server.token(session["id"], "observer"))
     agent = await wait_for(lambda: agent_participant(observer), what="the agent")
-    await observer.local_participant.perform_rpc(destination_identity=agent.identity, method=END_SESSION_RPC, payload="")
+    await observer.local_participant.perform_rpc(
+        destination_identity=agent.identity, method=END_SESSION_RPC, payload=""
+    )
     await expect(page.get_by_test_id("status-banner")).to_have_attribute("data-status", "agent-left", timeout=15_000)
     await observer.disconnect()
 

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from conftest import LOG_DIR
 from livekit import rtc
-from livekit.plugins.musetalk.video_sinks import IDLE_FRAME, SPEECH_FRAME
 
 from agent.room_notices import NOTICES_ATTRIBUTE
-from conftest import LOG_DIR
-from support.stack import REPO
+from livekit.plugins.musetalk.video_sinks import IDLE_FRAME, SPEECH_FRAME
 from support.lipsync import (
     FRAME_S,
     audio_envelope,
@@ -26,6 +25,7 @@ from support.lipsync import (
     mouth_change,
 )
 from support.rooms import agent_participant, record_agent, wait_for
+from support.stack import REPO
 
 
 async def test_avatar_video_follows_speech(livekit_server, worker, connect, room_name) -> None:
@@ -70,13 +70,17 @@ async def test_avatar_video_follows_speech(livekit_server, worker, connect, room
     assert tail.mean() < 0.25 * change[speaking].mean(), "the mouth should be closed again after the reply"
     # Every frame says in its metadata whether it shows speech: idle before the question, speech while the
     # audio is loud, idle again at the end.
-    assert set(media.frame_kinds) <= {IDLE_FRAME, SPEECH_FRAME}, "every received frame carries the avatar's frame metadata"
+    assert set(media.frame_kinds) <= {IDLE_FRAME, SPEECH_FRAME}, (
+        "every received frame carries the avatar's frame metadata"
+    )
     speech_frame = np.array([kind == SPEECH_FRAME for kind in media.frame_kinds])
     assert not speech_frame[times < idle_end].any()
     assert speech_frame[speaking].mean() > 0.9
     assert not speech_frame[times > times[-1] - 0.8].any()
     assert np.abs(media.audio_samples()).max() > 1000
-    save_contact_sheet([img for (_, _, img), talk in zip(media.video, speaking) if talk], LOG_DIR / "avatar_talking.png")
+    save_contact_sheet(
+        [img for (_, _, img), talk in zip(media.video, speaking, strict=False) if talk], LOG_DIR / "avatar_talking.png"
+    )
 
 
 def save_contact_sheet(frames: list[np.ndarray], path: Path, count: int = 8) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from support.rooms import agent_participant, wait_for
 
 from agent.metadata import MAX_METADATA_BYTES
 from agent.room_notices import NOTICES_ATTRIBUTE
+from support.rooms import agent_participant, wait_for
 
 BAD_METADATA = {
     "not_json": ("{avatar: default", "not valid JSON"),

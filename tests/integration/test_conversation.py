@@ -6,6 +6,7 @@ import asyncio
 
 import numpy as np
 from livekit import rtc
+
 from support.rooms import agent_participant, wait_for
 
 
@@ -24,7 +25,8 @@ async def test_chat_message_gets_transcript_and_speech(livekit_server, worker, c
         transcripts.append((identity, await reader.read_all()))
 
     room.register_text_stream_handler(
-        "lk.transcription", lambda reader, identity: tasks.append(asyncio.create_task(read_transcript(reader, identity)))
+        "lk.transcription",
+        lambda reader, identity: tasks.append(asyncio.create_task(read_transcript(reader, identity))),
     )
 
     @room.on("track_subscribed")

@@ -8,12 +8,14 @@ import subprocess
 import sys
 
 from livekit import api
-from support.rooms import agent_participant, wait_for
 
+from support.rooms import agent_participant, wait_for
 from support.stack import REPO, LiveKitServer
 
 
-def run_agent_cli(server: LiveKitServer, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_agent_cli(
+    server: LiveKitServer, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **server.env(), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "agent", *args], cwd=REPO, env=full_env, capture_output=True, text=True, timeout=60
@@ -22,7 +24,15 @@ def run_agent_cli(server: LiveKitServer, *args: str, env: dict[str, str] | None 
 
 def test_token_embeds_dispatch_and_hides_secret(livekit_server) -> None:
     out = run_agent_cli(
-        livekit_server, "token", "--room", "r1", "--identity", "bob", "--dispatch", "--metadata", '{"language":"en"}',
+        livekit_server,
+        "token",
+        "--room",
+        "r1",
+        "--identity",
+        "bob",
+        "--dispatch",
+        "--metadata",
+        '{"language":"en"}',
         env={"STREAMING_AVATAR_AGENT_NAME": "my-agent"},
     )
     assert out.returncode == 0, out.stderr
@@ -43,7 +53,12 @@ def test_cli_rejects_bad_metadata_and_missing_credentials(livekit_server) -> Non
 async def test_dispatch_command_brings_the_agent(livekit_server, worker, connect, room_name) -> None:
     room = await connect(room_name)
     out = run_agent_cli(
-        livekit_server, "dispatch", "--room", room_name, "--metadata", '{"language":"en"}',
+        livekit_server,
+        "dispatch",
+        "--room",
+        room_name,
+        "--metadata",
+        '{"language":"en"}',
         env={"STREAMING_AVATAR_AGENT_NAME": worker.agent_name},
     )
     assert out.returncode == 0, out.stderr

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-
 from livekit import api, rtc
-from support.rooms import agent_participant, wait_for
 
+from support.rooms import agent_participant, wait_for
 
 
 async def test_explicit_dispatch_joins_with_agent_state(livekit_server, worker, connect, room_name) -> None:

@@ -8,11 +8,10 @@ import time
 
 import psutil
 from livekit import api, rtc
-from support.rooms import agent_participant, record_agent, wait_for
-from support.stack import LiveKitServer, Worker
 
 from agent.memory import TRIM_DELAY_S
-
+from support.rooms import agent_participant, record_agent, wait_for
+from support.stack import LiveKitServer, Worker
 
 EN = '{"language": "en"}'
 
@@ -22,9 +21,10 @@ async def test_sigterm_drains_then_exits(livekit_server, launch_worker, connect,
     room = await connect(f"{room_name}-active")
     transcripts: list[str] = []
     room.register_text_stream_handler(
-        "lk.transcription", lambda reader, _who: asyncio.create_task(reader.read_all()).add_done_callback(
+        "lk.transcription",
+        lambda reader, _who: asyncio.create_task(reader.read_all()).add_done_callback(
             lambda t: transcripts.append(t.result())
-        )
+        ),
     )
     await livekit_server.dispatch(worker.agent_name, f"{room_name}-active", EN)
     agent = await wait_for(lambda: agent_participant(room), what="agent")
@@ -68,6 +68,7 @@ async def one_session(server: LiveKitServer, worker: Worker, room_name: str) -> 
     media.stop()
     await room.disconnect()
     async with server.api() as lkapi:
+
         async def agent_gone() -> bool:
             rooms = await lkapi.room.list_rooms(api.ListRoomsRequest(names=[room_name]))
             return not rooms.rooms or rooms.rooms[0].num_participants == 0

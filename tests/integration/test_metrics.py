@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import aiohttp
+
 from support.rooms import agent_participant, record_agent, wait_for
 from support.stack import free_port
 
@@ -32,7 +33,9 @@ async def test_metrics_move_while_the_avatar_speaks(livekit_server, launch_worke
     await wait_for(lambda: len(media.video) > 10, what="video")
     before = await scrape()
     assert sample(before, "avatar_sessions_active") == 1
-    assert sample(before, "avatar_keyframe_requests_total") >= 1, "the subscriber's keyframe request reached the encoder"
+    assert sample(before, "avatar_keyframe_requests_total") >= 1, (
+        "the subscriber's keyframe request reached the encoder"
+    )
     assert sample(before, "avatar_sessions_started_total", 'encoder="x264"') == 1
 
     await room.local_participant.send_text("say something about the weather", topic="lk.chat")
@@ -41,7 +44,9 @@ async def test_metrics_move_while_the_avatar_speaks(livekit_server, launch_worke
     after = await scrape()
     media.stop()
 
-    assert sample(after, "avatar_frames_total", 'kind="speech"') > sample(before, "avatar_frames_total", 'kind="speech"')
+    assert sample(after, "avatar_frames_total", 'kind="speech"') > sample(
+        before, "avatar_frames_total", 'kind="speech"'
+    )
     assert sample(after, "avatar_frames_total", 'kind="idle"') > sample(before, "avatar_frames_total", 'kind="idle"')
     assert sample(after, "avatar_render_seconds_count") > sample(before, "avatar_render_seconds_count")
     assert sample(after, "avatar_encode_seconds_count") > sample(before, "avatar_encode_seconds_count")

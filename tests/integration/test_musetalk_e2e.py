@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from livekit import rtc
+
 from support.rooms import agent_participant, record_agent, wait_for
 from support.tiny_musetalk import build_tiny_musetalk
 

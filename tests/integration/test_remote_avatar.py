@@ -18,6 +18,12 @@ import numpy as np
 import psutil
 from livekit import rtc
 from livekit.agents.types import ATTRIBUTE_PUBLISH_ON_BEHALF
+
+from agent.offline.espeak import SAMPLE_RATE as SPEECH_RATE
+from agent.offline.espeak import synthesize
+from agent.offline.scripted_llm import scripted_reply
+from agent.room_controls import INTERRUPT_RPC
+from agent.room_notices import NOTICES_ATTRIBUTE
 from support.lipsync import (
     audio_envelope,
     best_lagged_correlation,
@@ -28,12 +34,6 @@ from support.lipsync import (
 )
 from support.rooms import AUDIO_RATE, record_agent, wait_for
 from support.voice_client import trim_silence
-
-from agent.offline.espeak import SAMPLE_RATE as SPEECH_RATE
-from agent.offline.espeak import synthesize
-from agent.offline.scripted_llm import scripted_reply
-from agent.room_controls import INTERRUPT_RPC
-from agent.room_notices import NOTICES_ATTRIBUTE
 
 EXTRA_SENTENCES = 8
 QUESTION = "Tell me about the moon, the stars, and the long quiet road between them"
@@ -53,7 +53,11 @@ def voice_agent(room: rtc.Room) -> rtc.RemoteParticipant | None:
 
 def avatar_of(room: rtc.Room, agent_identity: str) -> rtc.RemoteParticipant | None:
     return next(
-        (p for p in room.remote_participants.values() if p.attributes.get(ATTRIBUTE_PUBLISH_ON_BEHALF) == agent_identity),
+        (
+            p
+            for p in room.remote_participants.values()
+            if p.attributes.get(ATTRIBUTE_PUBLISH_ON_BEHALF) == agent_identity
+        ),
         None,
     )
 
@@ -74,7 +78,9 @@ async def test_render_worker_publishes_lip_synced_avatar_for_the_voice_agent(
             "STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES": str(EXTRA_SENTENCES),
         },
     )
-    launch_worker("remote-render", {"STREAMING_AVATAR_ROLE": "render", "STREAMING_AVATAR_RENDER_AGENT_NAME": render_agent_name})
+    launch_worker(
+        "remote-render", {"STREAMING_AVATAR_ROLE": "render", "STREAMING_AVATAR_RENDER_AGENT_NAME": render_agent_name}
+    )
     box = default_mouth_box()
     room = await connect(room_name)
     media = record_agent(room)
@@ -92,7 +98,9 @@ async def test_render_worker_publishes_lip_synced_avatar_for_the_voice_agent(
         timeout=30,
         what="avatar speech",
     )
-    await wait_for(lambda: loud_seconds(media.audio, speech_start, time.monotonic()) > 4.0, what="four seconds of speech")
+    await wait_for(
+        lambda: loud_seconds(media.audio, speech_start, time.monotonic()) > 4.0, what="four seconds of speech"
+    )
     interrupted_at = time.monotonic()
     response = await room.local_participant.perform_rpc(
         destination_identity=agent.identity, method=INTERRUPT_RPC, payload=""
@@ -143,7 +151,9 @@ async def test_voice_only_with_a_notice_when_no_render_worker_joins(
     assert any("render worker" in n and "voice only" in n for n in notices), notices
 
     await room.local_participant.send_text(QUESTION, topic="lk.chat")
-    await wait_for(lambda: any(np.abs(chunk).max() > LOUD for _, chunk in media.audio), timeout=30, what="agent's own voice")
+    await wait_for(
+        lambda: any(np.abs(chunk).max() > LOUD for _, chunk in media.audio), timeout=30, what="agent's own voice"
+    )
     media.stop()
     assert {p.kind for p in agent.track_publications.values()} == {rtc.TrackKind.KIND_AUDIO}
     assert not media.video
@@ -162,7 +172,8 @@ async def test_a_lost_render_worker_is_replaced_and_the_room_is_told(
     render_agent_name = f"streaming-avatar-render-test-{secrets.token_hex(3)}"
     render_env = {"STREAMING_AVATAR_ROLE": "render", "STREAMING_AVATAR_RENDER_AGENT_NAME": render_agent_name}
     voice = launch_worker(
-        "failover-voice", {"STREAMING_AVATAR_AVATAR_MODE": "remote", "STREAMING_AVATAR_RENDER_AGENT_NAME": render_agent_name}
+        "failover-voice",
+        {"STREAMING_AVATAR_AVATAR_MODE": "remote", "STREAMING_AVATAR_RENDER_AGENT_NAME": render_agent_name},
     )
     first = launch_worker("failover-render-first", render_env)
     room = await connect(room_name)
@@ -180,10 +191,12 @@ async def test_a_lost_render_worker_is_replaced_and_the_room_is_told(
 
     await wait_for(lambda: any("render worker left" in n for n in notices()), timeout=30, what="notice of the loss")
     second_avatar = await wait_for(
-        lambda: (p := avatar_of(room, agent.identity)) is not None
-        and p.sid != first_avatar.sid
-        and any(t.kind == rtc.TrackKind.KIND_VIDEO for t in p.track_publications.values())
-        and p,
+        lambda: (
+            (p := avatar_of(room, agent.identity)) is not None
+            and p.sid != first_avatar.sid
+            and any(t.kind == rtc.TrackKind.KIND_VIDEO for t in p.track_publications.values())
+            and p
+        ),
         timeout=30,
         what="a second render participant publishing video",
     )

@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 
 from livekit import rtc
+
 from support.rooms import agent_participant, wait_for
 from support.stack import Worker
 

@@ -19,16 +19,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from livekit import api, rtc
-from support.rooms import agent_participant, wait_for
-from support.stack import Worker
-from support.tiny_whisper import listening_worker_env
-from support.voice_client import AgentObserver, Microphone, resample, trim_silence
 
 from agent.offline.espeak import SAMPLE_RATE as SPEECH_RATE
 from agent.offline.espeak import synthesize
 from agent.offline.scripted_llm import scripted_reply
 from agent.room_controls import END_SESSION_RPC, INTERRUPT_RPC
 from agent.room_notices import NOTICES_ATTRIBUTE
+from support.rooms import agent_participant, wait_for
+from support.stack import Worker
+from support.tiny_whisper import listening_worker_env
+from support.voice_client import AgentObserver, Microphone, resample, trim_silence
 
 EXTRA_SENTENCES = 12
 TINY_WHISPER_TEXT = "a"
@@ -37,7 +37,9 @@ TINY_WHISPER_TEXT = "a"
 
 @pytest.fixture(scope="module")
 def voice_worker(launch_worker, tmp_path_factory: pytest.TempPathFactory) -> Worker:
-    return launch_worker("voice", extra_env=listening_worker_env(tmp_path_factory.mktemp("tiny-whisper"), EXTRA_SENTENCES))
+    return launch_worker(
+        "voice", extra_env=listening_worker_env(tmp_path_factory.mktemp("tiny-whisper"), EXTRA_SENTENCES)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +98,9 @@ def assert_stopped_early(c: Conversation, started: float, until: float, long_rep
     assert len(first_turn.strip()) < len(full_reply) / 2, first_turn
 
 
-async def test_user_speaks_agent_answers_and_barge_in_stops_it(conversation: Conversation, long_reply_seconds: float) -> None:
+async def test_user_speaks_agent_answers_and_barge_in_stops_it(
+    conversation: Conversation, long_reply_seconds: float
+) -> None:
     c = conversation
     reply_started = await start_long_reply_by_voice(c)
     await wait_for(lambda: c.observer.loud_seconds(reply_started, float("inf")) > 1.0, what="a second of avatar speech")
@@ -110,7 +114,9 @@ async def test_user_speaks_agent_answers_and_barge_in_stops_it(conversation: Con
     await wait_for(lambda: len(c.agent_transcripts()) >= 2, what="agent transcript of the second reply")
     talking = c.observer.mouth_motion(reply_started + 0.5, barge_in_at, reply_started - 1.0, reply_started)
     after_barge_in = c.observer.mouth_motion(second_reply - 0.6, second_reply - 0.1, reply_started - 1.0, reply_started)
-    assert after_barge_in < talking / 3, f"mouth still moving after the barge-in ({after_barge_in:.1f} vs {talking:.1f})"
+    assert after_barge_in < talking / 3, (
+        f"mouth still moving after the barge-in ({after_barge_in:.1f} vs {talking:.1f})"
+    )
 
 
 async def test_interrupt_rpc_stops_the_avatar_and_chat_still_works(
@@ -150,7 +156,9 @@ async def test_session_follows_the_remaining_human_and_ends_with_the_last(
     observer = AgentObserver(second)
     async with livekit_server.api() as lkapi:
         await lkapi.agent_dispatch.create_dispatch(
-            api.CreateAgentDispatchRequest(agent_name=voice_worker.agent_name, room=room_name, metadata='{"language": "en"}')
+            api.CreateAgentDispatchRequest(
+                agent_name=voice_worker.agent_name, room=room_name, metadata='{"language": "en"}'
+            )
         )
         agent = await wait_for(lambda: agent_participant(second), what="agent participant")
         await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", what="agent listening")

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from livekit import api, rtc
 from PIL import Image
+
 from support.rooms import agent_participant, wait_for
 from support.stack import LiveKitServer, WebServer, Worker
 
@@ -107,8 +108,14 @@ async def test_the_agent_joins_when_the_user_joins_and_only_the_owner_ends_the_s
         await wait_for(lambda: agent_participant(room), timeout=15, what="the avatar agent to join")
         end = f"/api/sessions/{mine['id']}"
         assert (await http.delete(end)).status_code == 401
-        assert (await http.delete(end, headers={"Authorization": f"Bearer {other['livekit_token']}"})).status_code == 403
-        forged = api.AccessToken("devkey", "not-the-secret").with_identity("me").with_grants(api.VideoGrants(room_join=True, room=mine["id"]))
+        assert (
+            await http.delete(end, headers={"Authorization": f"Bearer {other['livekit_token']}"})
+        ).status_code == 403
+        forged = (
+            api.AccessToken("devkey", "not-the-secret")
+            .with_identity("me")
+            .with_grants(api.VideoGrants(room_join=True, room=mine["id"]))
+        )
         assert (await http.delete(end, headers={"Authorization": f"Bearer {forged.to_jwt()}"})).status_code == 403
         assert mine["id"] in await room_names(livekit_server)
 
@@ -140,11 +147,18 @@ async def test_livekit_token_endpoint_speaks_livekits_format(
     assert claims.name == "Ada" and claims.attributes == {"team": "qa"}
     assert claims.video.room.startswith("sa-"), "room names are chosen by the server"
     assert claims.video.can_publish_sources == ["microphone"]
-    assert json.loads(claims.room_config.agents[0].metadata) == {"avatar": "default", "language": "ko", "tts_provider": "google"}
+    assert json.loads(claims.room_config.agents[0].metadata) == {
+        "avatar": "default",
+        "language": "ko",
+        "tts_provider": "google",
+    }
 
     bare = await http.post("/api/token", json={})
     assert bare.status_code == 200, "a starter app that names no agent still gets the avatar"
-    assert claims_of(livekit_server, bare.json()["participant_token"]).room_config.agents[0].agent_name == worker.agent_name
+    assert (
+        claims_of(livekit_server, bare.json()["participant_token"]).room_config.agents[0].agent_name
+        == worker.agent_name
+    )
 
 
 @pytest.mark.parametrize(
@@ -218,7 +232,9 @@ async def test_cors_allows_only_the_listed_origins(launch_web_server) -> None:
             headers = {"Origin": origin, "Access-Control-Request-Method": "POST"}
             return await http.options("/api/sessions", headers=headers)
 
-        assert (await preflight("https://app.example")).headers.get("access-control-allow-origin") == "https://app.example"
+        assert (await preflight("https://app.example")).headers.get(
+            "access-control-allow-origin"
+        ) == "https://app.example"
         assert "access-control-allow-origin" not in (await preflight("https://evil.example")).headers
 
 

@@ -7,6 +7,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+
 from support.stack import WebServer
 
 pytestmark = pytest.mark.integration
@@ -41,4 +42,8 @@ def test_generated_requests_never_get_a_server_error(launch_web_server) -> None:
                 assert mode is GenerationMode.NEGATIVE, f"no valid request for {operation.label}"
                 # an operation without parameters (GET /healthz) has no invalid request to make
     assert len(statuses) >= MIN_REQUESTS, f"only {len(statuses)} requests were generated"
-    assert {label for label, _ in statuses} >= {"POST /api/sessions", "DELETE /api/sessions/{session_id}", "POST /api/token"}
+    assert {label for label, _ in statuses} >= {
+        "POST /api/sessions",
+        "DELETE /api/sessions/{session_id}",
+        "POST /api/token",
+    }

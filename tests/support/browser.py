@@ -53,7 +53,8 @@ PROBE_JS = """
     if (e.target.closest && e.target.closest('[data-testid="send-button"]')) P.sends.push(performance.now());
   }, true);
   document.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && e.target.closest && e.target.closest('[data-testid="chat-input"]')) P.sends.push(performance.now());
+    const input = e.target.closest && e.target.closest('[data-testid="chat-input"]');
+    if (e.key === "Enter" && input) P.sends.push(performance.now());
   }, true);
   const buf = new Float32Array(1024);
   setInterval(() => {
@@ -61,7 +62,8 @@ PROBE_JS = """
     if (v && v !== video) { video = v; previous = null; v.requestVideoFrameCallback(onFrame); }
     const s = document.querySelector('[data-testid="agent-state"]');
     const state = s && s.getAttribute("data-state");
-    if (state && (!P.states.length || P.states[P.states.length - 1].s !== state)) P.states.push({ t: performance.now(), s: state });
+    const last = P.states.length ? P.states[P.states.length - 1].s : null;
+    if (state && state !== last) P.states.push({ t: performance.now(), s: state });
     for (const a of document.querySelectorAll("audio")) {
       if (a.srcObject && !analysers.has(a)) {
         audioCtx = audioCtx || new AudioContext();
@@ -94,7 +96,9 @@ def chromium_executable() -> str:
     return found
 
 
-async def launch_chromium(playwright: Playwright, *, fake_microphone: Path | None, allow_microphone: bool = True) -> Browser:
+async def launch_chromium(
+    playwright: Playwright, *, fake_microphone: Path | None, allow_microphone: bool = True
+) -> Browser:
     """Debian's Chromium; the microphone plays `fake_microphone` (a WAV, looped) when allowed."""
     args = ["--no-sandbox", "--autoplay-policy=no-user-gesture-required", "--use-fake-device-for-media-stream"]
     if allow_microphone:

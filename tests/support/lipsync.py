@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from livekit.plugins.musetalk.engines.cpu import CpuEngine
 from livekit.plugins.musetalk.packs import load_pack
 
@@ -66,7 +67,7 @@ def best_lagged_correlation(a: np.ndarray, b: np.ndarray, max_lag: int) -> float
 def onsets(times: np.ndarray, values: np.ndarray, threshold: float, quiet_s: float) -> list[float]:
     """Times where `values` rises above `threshold` after at least `quiet_s` below it."""
     found, quiet_since = [], None
-    for t, v in zip(times, values):
+    for t, v in zip(times, values, strict=False):
         if v < threshold:
             quiet_since = t if quiet_since is None else quiet_since
         elif quiet_since is not None:

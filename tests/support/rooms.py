@@ -10,12 +10,15 @@ from typing import Any, TypeVar
 
 import numpy as np
 from livekit import rtc
+
 from livekit.plugins.musetalk.video_sinks import SPEECH_FRAME
 
 T = TypeVar("T")
 
 
-async def wait_for(predicate: Callable[[], T], timeout: float = 20, interval: float = 0.05, what: str = "condition") -> T:
+async def wait_for(
+    predicate: Callable[[], T], timeout: float = 20, interval: float = 0.05, what: str = "condition"
+) -> T:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -44,7 +47,11 @@ class ReceivedMedia:
     def first_speech_frame_after(self, start: float) -> float | None:
         """Arrival of the first frame after `start` that the avatar marked as speech (its frame metadata)."""
         return next(
-            (t for (t, _, _), kind in zip(self.video, self.frame_kinds, strict=True) if t >= start and kind == SPEECH_FRAME),
+            (
+                t
+                for (t, _, _), kind in zip(self.video, self.frame_kinds, strict=True)
+                if t >= start and kind == SPEECH_FRAME
+            ),
             None,
         )
 
@@ -72,7 +79,9 @@ async def inbound_rtp_stats(room: rtc.Room) -> dict[str, Any]:
                 continue
             for stats in await publication.track.get_stats():
                 if stats.WhichOneof("stats") == "inbound_rtp":
-                    found["audio" if publication.kind == rtc.TrackKind.KIND_AUDIO else "video"] = stats.inbound_rtp.inbound
+                    found["audio" if publication.kind == rtc.TrackKind.KIND_AUDIO else "video"] = (
+                        stats.inbound_rtp.inbound
+                    )
     return found
 
 

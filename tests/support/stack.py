@@ -155,11 +155,20 @@ def start_livekit_server(log_dir: Path) -> LiveKitServer:
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [
-                str(SERVER_BIN), "--config", str(REPO / "livekit.yaml"),
-                "--port", str(port), "--rtc.tcp_port", str(tcp_port),
-                "--rtc.port_range_start", str(udp_start), "--rtc.port_range_end", str(udp_start + 99),
+                str(SERVER_BIN),
+                "--config",
+                str(REPO / "livekit.yaml"),
+                "--port",
+                str(port),
+                "--rtc.tcp_port",
+                str(tcp_port),
+                "--rtc.port_range_start",
+                str(udp_start),
+                "--rtc.port_range_end",
+                str(udp_start + 99),
             ],
-            stdout=log, stderr=subprocess.STDOUT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     wait_for_port(port, proc, log_path, "livekit-server", 20)
     return LiveKitServer(f"ws://127.0.0.1:{port}", f"http://127.0.0.1:{port}", api_key, api_secret, log_path, proc)
@@ -232,7 +241,10 @@ def start_web_server(
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "agent", "web", "--port", str(port)],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     wait_for_port(port, proc, log_path, "the web server", 30)
     return WebServer(f"http://127.0.0.1:{port}", proc, log_path)

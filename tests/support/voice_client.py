@@ -172,7 +172,8 @@ class AgentObserver:
         )
 
     def mouth_motion(self, start: float, end: float, idle_start: float, idle_end: float) -> float:
-        """Mean difference of the mouth region in [start, end) from its median over idle frames in [idle_start, idle_end)."""
+        """Mean difference of the mouth region in [start, end) from its median over idle frames in
+        [idle_start, idle_end)."""
         idle = [luma for t, luma in self.video if idle_start <= t < idle_end]
         frames = [luma for t, luma in self.video if start <= t < end]
         if not idle or not frames:

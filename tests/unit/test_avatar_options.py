@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 
 import pytest
+
+from agent.config import WorkerSettings
 from livekit.plugins.musetalk import AvatarSessionOptions, RenderRequest, RenderWorkerError, VideoSpec
 from livekit.plugins.musetalk.renderer import AvatarRenderer
 from livekit.plugins.musetalk.video_sinks import EncodedVideoSink
-
-from agent.config import WorkerSettings
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from livekit.plugins.musetalk.engines.base import AvatarFrame
 from livekit.plugins.musetalk.engines.cpu import CpuEngine, CpuSession, Liveliness, PreparedPortrait
 from livekit.plugins.musetalk.engines.cpu.mouth_driver import MouthDriver

@@ -18,10 +18,10 @@ import pytest
 from livekit import rtc
 from livekit.agents import stt
 from livekit.plugins import faster_whisper, silero
-from support.tiny_whisper import build_tiny_whisper
 
 from agent.offline.espeak import SAMPLE_RATE as SPEECH_RATE
 from agent.offline.espeak import synthesize
+from support.tiny_whisper import build_tiny_whisper
 
 CHEAP_DECODING: dict[str, Any] = {
     "device": "cpu",
@@ -283,9 +283,7 @@ async def test_missing_local_model_is_a_clear_error(tmp_path: Path, no_network: 
     assert [e.recoverable for e in errors] == [False]
 
 
-def test_incomplete_local_model_never_downloads(
-    model_dir: Path, tmp_path: Path, no_network: None
-) -> None:
+def test_incomplete_local_model_never_downloads(model_dir: Path, tmp_path: Path, no_network: None) -> None:
     (tmp_path / "model.bin").write_bytes((model_dir / "model.bin").read_bytes())
     (tmp_path / "config.json").write_bytes((model_dir / "config.json").read_bytes())
 
@@ -293,9 +291,7 @@ def test_incomplete_local_model_never_downloads(
         faster_whisper.load_model(str(tmp_path), device="cpu")
 
 
-def test_named_model_offline_uses_only_the_local_cache(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_named_model_offline_uses_only_the_local_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     requests: list[dict[str, Any]] = []
 
@@ -309,9 +305,7 @@ def test_named_model_offline_uses_only_the_local_cache(
         faster_whisper.load_model("small", device="cpu")
 
     assert "python -m agent download-files" in str(raised.value)
-    assert [(r["repo_id"], r["local_files_only"]) for r in requests] == [
-        ("Systran/faster-whisper-small", True)
-    ]
+    assert [(r["repo_id"], r["local_files_only"]) for r in requests] == [("Systran/faster-whisper-small", True)]
 
 
 def test_unknown_model_name(no_network: None) -> None:
@@ -319,7 +313,5 @@ def test_unknown_model_name(no_network: None) -> None:
         faster_whisper.load_model("enormous", device="cpu")
 
 
-def test_download_model_checks_local_dirs_without_network(
-    model_dir: Path, no_network: None
-) -> None:
+def test_download_model_checks_local_dirs_without_network(model_dir: Path, no_network: None) -> None:
     assert faster_whisper.download_model(str(model_dir)) == model_dir.resolve()

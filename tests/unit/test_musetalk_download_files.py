@@ -6,6 +6,7 @@ import importlib.util
 
 import pytest
 from livekit.agents import Plugin
+
 from livekit.plugins.musetalk import MuseTalkPlugin
 from livekit.plugins.musetalk.engines.musetalk import download
 

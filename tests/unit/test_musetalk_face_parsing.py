@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from support.tiny_musetalk import build_tiny_musetalk
 
 from livekit.plugins.musetalk.engines.musetalk.blend_mask import crop_box, jaw_region
 from livekit.plugins.musetalk.engines.musetalk.config import FACE_PARSER_WEIGHTS, PARSE_SIZE
@@ -22,6 +21,7 @@ from livekit.plugins.musetalk.engines.musetalk.loading import MuseTalkModels, lo
 from livekit.plugins.musetalk.engines.musetalk.prepare import prepare_material
 from livekit.plugins.musetalk.errors import EngineUnavailableError
 from livekit.plugins.musetalk.landmarks import detect_face
+from support.tiny_musetalk import build_tiny_musetalk
 
 REPO = Path(__file__).resolve().parents[2]
 RELEASED_PARAMETERS = 13_300_416

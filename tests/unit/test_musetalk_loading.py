@@ -9,13 +9,13 @@ from pathlib import Path
 import huggingface_hub.constants
 import pytest
 import torch
-from support.tiny_musetalk import build_tiny_musetalk
 
 from livekit.plugins.musetalk.engines.musetalk.config import UNET_V15_CONFIG
 from livekit.plugins.musetalk.engines.musetalk.download import download_models
 from livekit.plugins.musetalk.engines.musetalk.loading import build_unet, load_models
 from livekit.plugins.musetalk.engines.musetalk.select import select_engine
 from livekit.plugins.musetalk.errors import EngineUnavailableError
+from support.tiny_musetalk import build_tiny_musetalk
 
 V15_PARAMETERS = 849_947_844
 

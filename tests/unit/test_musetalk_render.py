@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from support.tiny_musetalk import build_tiny_musetalk
 
 from livekit.plugins.musetalk.engines.base import AvatarFrame
 from livekit.plugins.musetalk.engines.musetalk.engine import MuseTalkEngine, PreparedAvatar
@@ -22,6 +21,7 @@ from livekit.plugins.musetalk.engines.musetalk.prepare import AvatarMaterial, pr
 from livekit.plugins.musetalk.engines.musetalk.scheduler import Request, flush_time, take_batch
 from livekit.plugins.musetalk.landmarks import detect_face
 from livekit.plugins.musetalk.packs import AvatarPack, load_pack
+from support.tiny_musetalk import build_tiny_musetalk
 
 REPO = Path(__file__).resolve().parents[2]
 RATE = 16_000

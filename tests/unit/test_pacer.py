@@ -6,18 +6,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from livekit import rtc
+
 from livekit.plugins.musetalk.engines.base import AvatarFrame, LipSyncSession, VideoSpec
 from livekit.plugins.musetalk.engines.cpu import CpuEngine, PreparedPortrait
-from livekit.plugins.musetalk.packs import CACHE_DIR_ENV, load_pack
 from livekit.plugins.musetalk.pacer import AvatarPacer
+from livekit.plugins.musetalk.packs import CACHE_DIR_ENV, load_pack
 from livekit.plugins.musetalk.video_sinks import SPEECH_FRAME, DelayedSender, SenderThreadSink
 from support.rooms import wait_for
 
@@ -114,7 +115,13 @@ async def running_pacer(
         session = wrap(session)
     sink = SentFrames()
     pacer = AvatarPacer(
-        session, SPEC, source, sink, ThreadPoolExecutor(max_workers=1), audio_queue_s=QUEUE_MS / 1000, idle_every=idle_every
+        session,
+        SPEC,
+        source,
+        sink,
+        ThreadPoolExecutor(max_workers=1),
+        audio_queue_s=QUEUE_MS / 1000,
+        idle_every=idle_every,
     )
     task = asyncio.create_task(pacer.run())
     try:
@@ -159,7 +166,9 @@ async def test_a_reply_goes_into_the_audio_queue_before_any_more_idle_silence(pr
     idle = [n for n, silent in source.captured[:asked] if silent]
     assert len(idle) >= 3 and set(idle) == {frame_samples}, "one capture call per idle frame"
     # Idle silence goes in only once it fits: waiting inside the SDK's capture call, a reply could not cut in.
-    idle_queued = [q for q, (_n, silent) in zip(source.queued_at_capture[:asked], source.captured[:asked], strict=True) if silent]
+    idle_queued = [
+        q for q, (_n, silent) in zip(source.queued_at_capture[:asked], source.captured[:asked], strict=True) if silent
+    ]
     assert max(idle_queued) + pacer.frame_duration <= QUEUE_MS / 1000 + 0.001, idle_queued
     after = source.captured[asked:]
     assert not after[0][1], "idle silence went in after the reply was ready"
@@ -234,6 +243,7 @@ async def test_interrupt_drops_the_frames_waiting_for_dropped_audio(prepared: Pr
     assert sent_before == given_before[: len(sent_before)], "frames go out in order"
     assert len(given_before) - len(sent_before) >= 2, "the frames waiting for the dropped audio never go out"
     assert len(sent) > len(sent_before), "idle frames follow"
+
 
 async def test_pause_holds_the_reply_and_resume_finishes_it(prepared: PreparedPortrait) -> None:
     async with running_pacer(prepared) as (pacer, _source):

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from livekit.plugins.musetalk.engines.cpu import CpuEngine
 from livekit.plugins.musetalk.errors import AvatarPackError
 from livekit.plugins.musetalk.packs import (
@@ -20,7 +22,6 @@ from livekit.plugins.musetalk.packs import (
     load_pack,
     prepare_cached,
 )
-from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
 

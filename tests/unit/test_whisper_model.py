@@ -9,9 +9,9 @@ import huggingface_hub
 import pytest
 from livekit.agents import Plugin
 from livekit.plugins import faster_whisper
-from support.tiny_whisper import build_tiny_whisper
 
 from agent.whisper_model import load_whisper_model
+from support.tiny_whisper import build_tiny_whisper
 
 
 @pytest.fixture

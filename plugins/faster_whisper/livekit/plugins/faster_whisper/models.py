@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import faster_whisper
 from livekit.agents import APIError
+
+import faster_whisper
 
 from .log import logger
 
@@ -51,11 +52,7 @@ def is_local_model(model: str) -> bool:
     Existing directories, absolute paths and paths starting with ``.`` or ``~``
     count as local; so does anything with more than one ``/`` (a Hub id has one).
     """
-    return (
-        Path(model).expanduser().is_dir()
-        or model.startswith(("/", ".", "~"))
-        or model.count("/") > 1
-    )
+    return Path(model).expanduser().is_dir() or model.startswith(("/", ".", "~")) or model.count("/") > 1
 
 
 def _hub_offline() -> bool:

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-from faster_whisper.tokenizer import _LANGUAGE_CODES
 from livekit import rtc
 from livekit.agents import (
     DEFAULT_API_CONNECT_OPTIONS,
@@ -34,6 +33,8 @@ from livekit.agents import (
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from livekit.agents.utils import is_given
 from livekit.agents.vad import VAD
+
+from faster_whisper.tokenizer import _LANGUAGE_CODES
 
 from .early_stream import EarlyTranscriptionStream
 from .log import logger
@@ -106,9 +107,7 @@ class STT(stt.STT):
         been silent for ``early_transcription_after`` seconds (keep it below the
         VAD's ``min_silence_duration``).
         """
-        super().__init__(
-            capabilities=stt.STTCapabilities(streaming=vad is not None, interim_results=False)
-        )
+        super().__init__(capabilities=stt.STTCapabilities(streaming=vad is not None, interim_results=False))
         self._vad = vad
         self._early_transcription_after = early_transcription_after
         self._opts = STTOptions(
@@ -117,11 +116,7 @@ class STT(stt.STT):
             compute_type=compute_type,
             language=whisper_language(language),
             beam_size=beam_size,
-            temperature=(
-                (float(temperature),)
-                if isinstance(temperature, (int, float))
-                else tuple(temperature)
-            ),
+            temperature=((float(temperature),) if isinstance(temperature, (int, float)) else tuple(temperature)),
             condition_on_previous_text=condition_on_previous_text,
             no_speech_threshold=no_speech_threshold,
             max_new_tokens=max_new_tokens,
@@ -147,15 +142,11 @@ class STT(stt.STT):
 
     def prewarm(self) -> None:
         """Start loading the model in the background; AgentSession calls this on start."""
-        threading.Thread(
-            target=self._load_quietly, name="faster_whisper.prewarm", daemon=True
-        ).start()
+        threading.Thread(target=self._load_quietly, name="faster_whisper.prewarm", daemon=True).start()
 
     def _load_quietly(self) -> None:
         try:
-            load_model(
-                self._opts.model, device=self._opts.device, compute_type=self._opts.compute_type
-            )
+            load_model(self._opts.model, device=self._opts.device, compute_type=self._opts.compute_type)
         except ModelNotFoundError as e:
             logger.error("cannot prewarm faster-whisper: %s", e)
 
@@ -232,9 +223,7 @@ def to_whisper_audio(buffer: utils.AudioBuffer) -> np.ndarray:
     samples = np.frombuffer(frame.data, dtype=np.int16).reshape(-1, frame.num_channels)
     mono = samples.mean(axis=1).round().astype(np.int16)
     if frame.sample_rate != SAMPLE_RATE and len(mono):
-        resampler = rtc.AudioResampler(
-            frame.sample_rate, SAMPLE_RATE, quality=rtc.AudioResamplerQuality.HIGH
-        )
+        resampler = rtc.AudioResampler(frame.sample_rate, SAMPLE_RATE, quality=rtc.AudioResamplerQuality.HIGH)
         source = rtc.AudioFrame(mono.tobytes(), frame.sample_rate, 1, len(mono))
         out = [*resampler.push(source), *resampler.flush()]
         mono = np.concatenate([np.frombuffer(f.data, dtype=np.int16) for f in out])

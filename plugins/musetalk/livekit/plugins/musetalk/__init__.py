@@ -22,22 +22,22 @@ from .renderer import AvatarSessionOptions, VideoEncoderChoice
 from .version import __version__
 
 __all__ = [
+    "DEFAULT_RENDER_AGENT_NAME",
     "AvatarMode",
+    "AvatarPackError",
     "AvatarSession",
     "AvatarSessionOptions",
-    "DEFAULT_RENDER_AGENT_NAME",
+    "EncoderUnavailableError",
+    "EngineChoice",
+    "EngineUnavailableError",
+    "MuseTalkPluginError",
     "RemoteAvatarRenderer",
     "RenderRequest",
     "RenderWorkerError",
-    "EngineChoice",
     "VideoEncoderChoice",
-    "prewarm_engine",
     "VideoSpec",
-    "AvatarPackError",
-    "EncoderUnavailableError",
-    "EngineUnavailableError",
-    "MuseTalkPluginError",
     "__version__",
+    "prewarm_engine",
 ]
 
 

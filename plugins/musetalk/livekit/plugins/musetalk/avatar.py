@@ -29,9 +29,9 @@ from livekit.agents.voice.avatar import DataStreamAudioOutput
 
 from .audio_output import AvatarAudioOutput
 from .engine_choice import EngineChoice
-from .pacer import AvatarPacer
 from .errors import RenderWorkerError
 from .log import logger
+from .pacer import AvatarPacer
 from .remote import DEFAULT_RENDER_AGENT_NAME, RenderRequest, cancel_dispatch, dispatch_render_worker
 from .renderer import DEFAULT_PACK, AvatarRenderer, AvatarSessionOptions, VideoEncoderChoice
 
@@ -67,8 +67,15 @@ class AvatarSession(_BaseAvatarSession[AvatarEvent]):
         """
         super().__init__()
         self._opts = AvatarSessionOptions(
-            avatar=avatar, engine=engine, video_encoder=video_encoder,
-            width=width, height=height, fps=fps, idle_fps=idle_fps, avatars_dir=avatars_dir, models_dir=models_dir,
+            avatar=avatar,
+            engine=engine,
+            video_encoder=video_encoder,
+            width=width,
+            height=height,
+            fps=fps,
+            idle_fps=idle_fps,
+            avatars_dir=avatars_dir,
+            models_dir=models_dir,
         )
         self._mode = mode
         self._render_agent_name = render_agent_name
@@ -114,7 +121,7 @@ class AvatarSession(_BaseAvatarSession[AvatarEvent]):
         await super().start(agent_session, room)
         try:
             await self.wait_for_join(timeout=self._render_join_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await cancel_dispatch(dispatch)
             raise RenderWorkerError(
                 f"render worker {self._render_agent_name!r} did not publish the avatar "

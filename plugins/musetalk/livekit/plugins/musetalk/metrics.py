@@ -10,9 +10,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 _FAST_BUCKETS = (0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256)
 
-SESSIONS_ACTIVE = Gauge(
-    "avatar_sessions_active", "Avatar sessions running in this worker", multiprocess_mode="livesum"
-)
+SESSIONS_ACTIVE = Gauge("avatar_sessions_active", "Avatar sessions running in this worker", multiprocess_mode="livesum")
 SESSIONS_STARTED = Counter("avatar_sessions_started", "Avatar sessions started", ["engine", "encoder"])
 FRAMES = Counter("avatar_frames", "Frames published", ["kind"])
 FRAMES_DROPPED = Counter(

@@ -35,7 +35,6 @@ from .metrics import (
 )
 from .video_sinks import VideoSink, avatar_frame_metadata
 
-
 T = TypeVar("T")
 
 REPLY_CHECK_S = 0.01
@@ -238,7 +237,8 @@ class AvatarPacer:
         return unpublished >= self._samples_per_frame or (head.closed and unpublished > 0)
 
     def _publishes(self, speaking: bool) -> bool:
-        """Every speech frame, and one idle frame in `idle_every` from the first after speech (the mouth closes at once)."""
+        """Every speech frame, and one idle frame in `idle_every` from the first after speech (the mouth
+        closes at once)."""
         if speaking:
             self._idle_frames_since_speech = 0
             return True

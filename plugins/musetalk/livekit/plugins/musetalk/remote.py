@@ -75,9 +75,16 @@ class RenderRequest:
 
     def session_options(self, *, avatars_dir: Path | None, models_dir: Path | None = None) -> AvatarSessionOptions:
         return AvatarSessionOptions(
-            avatar=self.avatar, engine=self.engine, video_encoder=self.video_encoder,
-            width=self.width, height=self.height, fps=self.fps, idle_fps=self.idle_fps, sample_rate=self.sample_rate,
-            avatars_dir=avatars_dir, models_dir=models_dir,
+            avatar=self.avatar,
+            engine=self.engine,
+            video_encoder=self.video_encoder,
+            width=self.width,
+            height=self.height,
+            fps=self.fps,
+            idle_fps=self.idle_fps,
+            sample_rate=self.sample_rate,
+            avatars_dir=avatars_dir,
+            models_dir=models_dir,
         )
 
 

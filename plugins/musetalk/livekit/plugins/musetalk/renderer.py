@@ -24,8 +24,8 @@ from .engines.base import MAX_VIDEO_FPS, MAX_VIDEO_SIZE, MIN_VIDEO_SIZE, LipSync
 from .errors import AvatarPackError
 from .log import logger
 from .metrics import SESSIONS_ACTIVE, SESSIONS_STARTED
-from .packs import AvatarPack, load_pack
 from .pacer import AvatarPacer
+from .packs import AvatarPack, load_pack
 from .video_sinks import EncodedVideoSink, RawVideoSink, VideoSink
 
 VideoEncoderChoice = Literal["auto", "x264", "nvenc", "raw"]
@@ -91,8 +91,13 @@ class AvatarRenderer:
         self._video_sink = await asyncio.to_thread(self._open_video_sink, spec)
         logger.info(
             "avatar ready",
-            extra={"avatar": pack.id, "engine": engine.name, "engine_reason": self.engine_reason,
-                   "video_encoder": self.encoder_reason, "size": f"{spec.width}x{spec.height}@{spec.fps}"},
+            extra={
+                "avatar": pack.id,
+                "engine": engine.name,
+                "engine_reason": self.engine_reason,
+                "video_encoder": self.encoder_reason,
+                "size": f"{spec.width}x{spec.height}@{spec.fps}",
+            },
         )
 
         # Per-frame OpenCV work (colour conversion, warps) is far too small for its thread pool: handing it
@@ -101,8 +106,13 @@ class AvatarRenderer:
         cv2.setNumThreads(1)
         idle_every = max(1, round(spec.fps / self._opts.idle_fps)) if self._opts.idle_fps else 1
         self._pacer = AvatarPacer(
-            lip_session, spec, self._audio_source, self._video_sink, self._executor,
-            audio_queue_s=self._opts.audio_queue_ms / 1000, idle_every=idle_every,
+            lip_session,
+            spec,
+            self._audio_source,
+            self._video_sink,
+            self._executor,
+            audio_queue_s=self._opts.audio_queue_ms / 1000,
+            idle_every=idle_every,
         )
         await self._publish_tracks(room)
         self._pacer_task = asyncio.create_task(self._pacer.run(), name="musetalk-avatar-pacer")

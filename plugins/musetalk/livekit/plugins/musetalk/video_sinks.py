@@ -182,7 +182,9 @@ class EncodedVideoSink(SenderThreadSink):
         started = time.perf_counter()
         unit = self.encoder.encode(image)
         ENCODE_SECONDS.observe(time.perf_counter() - started)
-        frame_type = rtc.EncodedFrameType.ENCODED_FRAME_KEY if unit.is_keyframe else rtc.EncodedFrameType.ENCODED_FRAME_DELTA
+        frame_type = (
+            rtc.EncodedFrameType.ENCODED_FRAME_KEY if unit.is_keyframe else rtc.EncodedFrameType.ENCODED_FRAME_DELTA
+        )
         accepted = self.source.capture_frame(
             rtc.EncodedVideoFrame(
                 data=unit.data,

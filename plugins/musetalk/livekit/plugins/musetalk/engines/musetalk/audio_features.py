@@ -131,7 +131,7 @@ def resample_to_16k(pcm: np.ndarray, sample_rate: int, start: int, end: int) -> 
     if sample_rate == SAMPLE_RATE:
         return signal[start:end]
     ratio = sample_rate / SAMPLE_RATE
-    width = int(round(ratio))
+    width = round(ratio)
     if width > 1:
         signal = np.convolve(signal, np.full(width, 1.0 / width, np.float32), mode="same")
     positions = np.arange(start, end, dtype=np.float64) * ratio

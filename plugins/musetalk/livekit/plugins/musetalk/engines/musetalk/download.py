@@ -42,7 +42,9 @@ def download_models(models_dir: Path | None = None, *, endpoint: str | None = No
     models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
     if not (models_dir / FACE_PARSER_WEIGHTS).is_file():
         logger.info(
-            "no %s in %s (optional, not downloaded): blend masks come from the face mesh", FACE_PARSER_WEIGHTS, models_dir
+            "no %s in %s (optional, not downloaded): blend masks come from the face mesh",
+            FACE_PARSER_WEIGHTS,
+            models_dir,
         )
     if not missing_files(models_dir):
         logger.info("MuseTalk weights already in %s", models_dir)

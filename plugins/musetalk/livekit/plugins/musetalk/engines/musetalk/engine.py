@@ -125,9 +125,7 @@ class MuseTalkEngine:
         return PreparedAvatar(pack.id, spec, avatar, cached.directory, from_cache=not cached.built)
 
     def new_session(self, prepared: PreparedAvatar, *, sample_rate: int = SAMPLE_RATE) -> MuseTalkSession:
-        return MuseTalkSession(
-            prepared.avatar, self.scheduler, self.models.feature_extractor, sample_rate=sample_rate
-        )
+        return MuseTalkSession(prepared.avatar, self.scheduler, self.models.feature_extractor, sample_rate=sample_rate)
 
     def warm_up(self) -> None:
         """One whisper window and one rendered frame, so kernels are loaded before the first session."""

@@ -48,8 +48,9 @@ class DeviceAvatar:
         masks = tuple(
             None
             if box is None
-            else torch.from_numpy(material.masks[i, box[1] : box[3], box[0] : box[2], None].astype(np.float32) / 255)
-            .to(device, dtype)
+            else torch.from_numpy(
+                material.masks[i, box[1] : box[3], box[0] : box[2], None].astype(np.float32) / 255
+            ).to(device, dtype)
             for i, box in enumerate(boxes)
         )
         return cls(

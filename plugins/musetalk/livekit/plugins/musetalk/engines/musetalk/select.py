@@ -54,9 +54,7 @@ def _musetalk_problem(models_dir: Path) -> str | None:
         return f"{', '.join(absent)} not installed (pip install 'livekit-plugins-musetalk[gpu]')"
     missing = missing_files(models_dir)
     if missing:
-        return (
-            f"weights missing in {models_dir} ({', '.join(missing)}); run download-files or set {MODELS_DIR_ENV}"
-        )
+        return f"weights missing in {models_dir} ({', '.join(missing)}); run download-files or set {MODELS_DIR_ENV}"
     return None
 
 
