@@ -7,8 +7,6 @@ import logging
 from livekit.agents import Agent, AgentServer, AgentSession, JobContext, JobProcess, room_io
 from livekit.plugins import faster_whisper, musetalk, silero
 
-from livekit.plugins.musetalk.packs import list_pack_ids
-
 from .config import WorkerSettings
 from .memory import track_session
 from .metadata import parse_dispatch_metadata
@@ -29,6 +27,7 @@ DEFAULT_INSTRUCTIONS = (
 
 settings = WorkerSettings.from_env()
 faster_whisper.register_model_download(settings.whisper_model)
+musetalk.register_download(settings.engine, models_dir=settings.models_dir)
 
 
 def _load(server: AgentServer) -> float:
@@ -51,7 +50,7 @@ server = AgentServer(
 
 def prewarm(proc: JobProcess) -> None:
     try:
-        logger.info("lip-sync engine: %s", musetalk.prewarm_engine(settings.engine))
+        logger.info("lip-sync engine: %s", musetalk.prewarm_engine(settings.engine, settings.engine_config))
     except musetalk.MuseTalkPluginError as e:
         logger.error("lip-sync engine unavailable, jobs will run voice-only: %s", e)
     proc.userdata["vad"] = silero.VAD.load(min_silence_duration=VAD_MIN_SILENCE_S)
@@ -66,7 +65,7 @@ def prewarm(proc: JobProcess) -> None:
 
 async def entrypoint(ctx: JobContext) -> None:
     track_session(ctx)
-    parsed = parse_dispatch_metadata(ctx.job.metadata, known_avatars=set(list_pack_ids(settings.avatars_dir)))
+    parsed = parse_dispatch_metadata(ctx.job.metadata, known_avatars=set(musetalk.list_pack_ids(settings.avatars_dir)))
     metadata = parsed.metadata
     for problem in parsed.problems:
         logger.warning("dispatch metadata: %s", problem, extra={"room": ctx.room.name})
@@ -102,16 +101,8 @@ async def start_avatar(session: AgentSession, ctx: JobContext, avatar_id: str, n
 
     Returns the notices of the start; later ones (a remote render worker lost or replaced) go to `notices`.
     """
-    width, height = settings.video_size or (None, None)
     avatar = musetalk.AvatarSession(
-        avatar=avatar_id,
-        engine=settings.engine,
-        video_encoder=settings.video_encoder,
-        width=width,
-        height=height,
-        fps=settings.video_fps,
-        idle_fps=settings.video_idle_fps,
-        avatars_dir=settings.avatars_dir,
+        settings.avatar_options(avatar_id),
         mode=settings.avatar_mode,
         render_agent_name=settings.render_agent_name,
         render_join_timeout=settings.render_join_timeout,

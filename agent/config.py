@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from livekit.agents import JobExecutorType
 
 from livekit.plugins.musetalk import (
+    DEFAULT_AVATAR,
     DEFAULT_RENDER_AGENT_NAME,
     AvatarMode,
-    AvatarSessionOptions,
-    EngineChoice,
+    AvatarOptions,
+    EngineConfig,
     VideoEncoderChoice,
 )
 
@@ -58,7 +59,9 @@ class WorkerSettings:
     num_idle_processes: int
     http_port: int
     scripted_extra_sentences: int
-    engine: EngineChoice
+    engine: str
+    models_dir: Path | None
+    cache_dir: Path | None
     video_encoder: VideoEncoderChoice
     video_size: tuple[int, int] | None
     video_fps: int | None
@@ -88,7 +91,11 @@ class WorkerSettings:
             num_idle_processes=int(read_env("STREAMING_AVATAR_IDLE_PROCESSES", "2")),
             http_port=int(read_env("STREAMING_AVATAR_HTTP_PORT", "8081")),
             scripted_extra_sentences=int(read_env("STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES", "0")),
-            engine=_choice("STREAMING_AVATAR_ENGINE", "auto", ("auto", "cpu", "musetalk")),  # type: ignore[arg-type]
+            engine=_choice("STREAMING_AVATAR_ENGINE", "auto", ("auto", "cpu", "musetalk")),
+            models_dir=Path(read_env("STREAMING_AVATAR_MUSETALK_DIR"))
+            if read_env("STREAMING_AVATAR_MUSETALK_DIR")
+            else None,
+            cache_dir=Path(read_env("STREAMING_AVATAR_CACHE_DIR")) if read_env("STREAMING_AVATAR_CACHE_DIR") else None,
             video_encoder=_choice(  # type: ignore[arg-type]
                 "STREAMING_AVATAR_VIDEO_ENCODER", "auto", ("auto", "x264", "nvenc", "raw")
             ),
@@ -109,11 +116,33 @@ class WorkerSettings:
 
     def __post_init__(self) -> None:
         """Avatar settings are checked when the worker starts, with the plugin's own rules."""
-        width, height = self.video_size or (None, None)
         try:
-            AvatarSessionOptions(width=width, height=height, fps=self.video_fps, idle_fps=self.video_idle_fps)
+            self.avatar_options()
         except ValueError as e:
             raise ValueError(f"STREAMING_AVATAR_VIDEO_SIZE / _FPS / _IDLE_FPS: {e}") from None
+
+    def avatar_options(self, avatar: str = DEFAULT_AVATAR) -> AvatarOptions:
+        """The plugin's options for a session with `avatar`, from these settings."""
+        width, height = self.video_size or (None, None)
+        return self.with_local_paths(
+            AvatarOptions(
+                avatar=avatar,
+                engine=self.engine,
+                video_encoder=self.video_encoder,
+                width=width,
+                height=height,
+                fps=self.video_fps,
+                idle_fps=self.video_idle_fps,
+            )
+        )
+
+    def with_local_paths(self, options: AvatarOptions) -> AvatarOptions:
+        """`options` with this machine's directories (a render request carries none)."""
+        return replace(options, avatars_dir=self.avatars_dir, cache_dir=self.cache_dir, models_dir=self.models_dir)
+
+    @property
+    def engine_config(self) -> EngineConfig:
+        return EngineConfig(models_dir=self.models_dir)
 
     def uses_cloud(self) -> bool:
         """auto → cloud when a Gemini key is present, else the offline profile."""

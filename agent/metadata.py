@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from livekit.plugins.musetalk.packs import PACK_ID_PATTERN
+from livekit.plugins.musetalk import PACK_ID_PATTERN
 
 MAX_METADATA_BYTES = 16 * 1024
 SCHEMA_PATH = Path(__file__).with_name("dispatch_metadata.schema.json")

@@ -16,8 +16,7 @@ from pathlib import Path
 from livekit.agents import llm, stt, tts, vad
 from livekit.plugins import faster_whisper
 
-from livekit.plugins.musetalk.errors import AvatarPackError
-from livekit.plugins.musetalk.packs import load_pack
+from livekit.plugins.musetalk import AvatarPackError, load_pack
 
 from .config import WorkerSettings
 from .metadata import DispatchMetadata

@@ -33,7 +33,7 @@ def install_render_worker(server: AgentServer, settings: WorkerSettings) -> None
 
 def prewarm_render(settings: WorkerSettings, proc: JobProcess) -> None:
     try:
-        logger.info("lip-sync engine: %s", musetalk.prewarm_engine(settings.engine))
+        logger.info("lip-sync engine: %s", musetalk.prewarm_engine(settings.engine, settings.engine_config))
     except musetalk.MuseTalkPluginError as e:
         logger.error("lip-sync engine unavailable, render jobs will fail: %s", e)
 
@@ -63,9 +63,7 @@ async def render_entrypoint(settings: WorkerSettings, ctx: JobContext) -> None:
         ctx.shutdown(reason="the agent left before its avatar joined")
         return
 
-    renderer = musetalk.RemoteAvatarRenderer(
-        ctx.room, request, request.session_options(avatars_dir=settings.avatars_dir)
-    )
+    renderer = musetalk.RemoteAvatarRenderer(ctx.room, request, settings.with_local_paths(request.options))
     ctx.add_shutdown_callback(renderer.aclose)
     try:
         await renderer.start()

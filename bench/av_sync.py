@@ -36,7 +36,7 @@ from _common import json_arg_parser, machine, print_table, summary, write_json
 from livekit import rtc
 from livekit.agents.voice.avatar import DataStreamAudioOutput
 
-from livekit.plugins.musetalk import AvatarSessionOptions, RenderRequest
+from livekit.plugins.musetalk import AvatarOptions, RenderRequest
 from support.lipsync import audio_envelope, closed_mouth, default_mouth_box, mouth_change, onsets, paired_offsets
 from support.rooms import agent_participant, inbound_rtp_stats, record_agent, wait_for
 from support.stack import start_livekit_server, start_worker
@@ -143,7 +143,7 @@ async def main() -> None:
     args = parser.parse_args()
     x0, y0, x1, y1 = default_mouth_box()
     box = (0, 0, x1 - x0, y1 - y0)  # frames are recorded as mouth crops
-    opts = AvatarSessionOptions(fps=args.fps)
+    opts = AvatarOptions(fps=args.fps)
     request = RenderRequest.for_agent(VOICE_IDENTITY, opts)
     rng = np.random.default_rng(7)
     logs = Path(tempfile.mkdtemp(prefix="bench-avsync-"))

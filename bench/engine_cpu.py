@@ -25,9 +25,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from livekit.plugins.musetalk.engines.base import VideoSpec
+from livekit.plugins.musetalk import VideoSpec, load_pack
 from livekit.plugins.musetalk.engines.cpu import CpuEngine, CpuSession
-from livekit.plugins.musetalk.packs import load_pack
 
 SAMPLE_RATE = 16000
 FRAME_MS = 40.0

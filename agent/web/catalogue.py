@@ -6,8 +6,7 @@ import io
 from functools import lru_cache
 from pathlib import Path
 
-from livekit.plugins.musetalk import AvatarPackError
-from livekit.plugins.musetalk.packs import AvatarPack, list_packs, load_pack, validate_pack_id
+from livekit.plugins.musetalk import AvatarPack, AvatarPackError, list_packs, load_pack, validate_pack_id
 from PIL import Image
 from pydantic import BaseModel
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from livekit.plugins.musetalk.packs import PACK_ID_PATTERN
+from livekit.plugins.musetalk import PACK_ID_PATTERN
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..metadata import SessionConfig

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from livekit.plugins.musetalk import load_pack
 from livekit.plugins.musetalk.engines.cpu import CpuEngine
-from livekit.plugins.musetalk.packs import load_pack
 
 from .rooms import AUDIO_RATE, ReceivedMedia
 
@@ -15,7 +15,7 @@ Box = tuple[int, int, int, int]
 
 def default_mouth_box() -> Box:
     """The default pack's mouth region in output pixels, from the CPU engine's prepared rig."""
-    x0, y0, x1, y1 = (int(v) for v in CpuEngine().prepare(load_pack("default")).rig.mouth_box)
+    x0, y0, x1, y1 = (int(v) for v in CpuEngine().prepare(load_pack("default")).material.mouth_box)
     return x0, y0, x1, y1
 
 

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from agent.config import WorkerSettings
-from livekit.plugins.musetalk import AvatarSessionOptions, RenderRequest, RenderWorkerError, VideoSpec
-from livekit.plugins.musetalk.renderer import AvatarRenderer
+from livekit.plugins.musetalk import AvatarOptions, RenderRequest, RenderWorkerError, VideoSpec
+from livekit.plugins.musetalk.publisher import AvatarPublisher
 from livekit.plugins.musetalk.video_sinks import EncodedVideoSink
 
 
@@ -27,15 +27,15 @@ from livekit.plugins.musetalk.video_sinks import EncodedVideoSink
 )
 def test_bad_avatar_options_are_refused_with_the_field_named(options: dict[str, int], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        AvatarSessionOptions(**options)
+        AvatarOptions(**options)
 
 
 def test_good_avatar_options_pass() -> None:
-    AvatarSessionOptions(width=720, height=720, fps=50, idle_fps=25)
+    AvatarOptions(width=720, height=720, fps=50, idle_fps=25)
 
 
 def test_a_render_request_with_bad_video_settings_is_rejected() -> None:
-    request = RenderRequest.for_agent("agent-1", AvatarSessionOptions())
+    request = RenderRequest.for_agent("agent-1", AvatarOptions())
     data = json.loads(request.to_json())
     assert RenderRequest.from_json(json.dumps(data)) == request
     with pytest.raises(RenderWorkerError, match="fps=500"):
@@ -43,9 +43,9 @@ def test_a_render_request_with_bad_video_settings_is_rejected() -> None:
 
 
 def test_a_render_request_from_an_older_voice_worker_still_parses() -> None:
-    data = json.loads(RenderRequest.for_agent("agent-1", AvatarSessionOptions()).to_json())
+    data = json.loads(RenderRequest.for_agent("agent-1", AvatarOptions()).to_json())
     del data["idle_fps"]
-    assert RenderRequest.from_json(json.dumps(data)).idle_fps is None
+    assert RenderRequest.from_json(json.dumps(data)).options.idle_fps is None
 
 
 def test_the_worker_refuses_to_start_with_bad_video_settings(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,7 +61,7 @@ def test_the_worker_refuses_to_start_with_bad_video_settings(monkeypatch: pytest
 
 async def test_a_frame_rate_above_30_opens_an_encoder() -> None:
     """A pack or setting may ask for up to 60 fps; the encoder's rate-feedback ceiling follows it."""
-    renderer = AvatarRenderer(AvatarSessionOptions(video_encoder="x264", fps=50))
+    renderer = AvatarPublisher(AvatarOptions(video_encoder="x264", fps=50))
     sink = renderer._open_video_sink(VideoSpec(width=256, height=256, fps=50))
     try:
         assert isinstance(sink, EncodedVideoSink)

@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from livekit.plugins.musetalk.engines.base import AvatarFrame
+from livekit.plugins.musetalk import CACHE_DIR_ENV, AvatarFrame, load_pack
 from livekit.plugins.musetalk.engines.cpu import CpuEngine, CpuSession, Liveliness, PreparedPortrait
 from livekit.plugins.musetalk.engines.cpu.mouth_driver import MouthDriver
-from livekit.plugins.musetalk.packs import CACHE_DIR_ENV, load_pack
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_RATE = 16000
@@ -75,11 +74,11 @@ def test_frames_are_rgb_at_the_pack_size(prepared: PreparedPortrait) -> None:
 
 def test_mouth_motion_follows_speech_energy(prepared: PreparedPortrait) -> None:
     s = session(prepared)
-    closed = region(s.next_frame(), prepared.rig.mouth_box)
+    closed = region(s.next_frame(), prepared.material.mouth_box)
     audio = speech_like(4.0)
     s.push_audio(audio)
     frames = drain(s)
-    change = np.array([np.abs(region(f, prepared.rig.mouth_box) - closed).mean() for f in frames])
+    change = np.array([np.abs(region(f, prepared.material.mouth_box) - closed).mean() for f in frames])
     energy = np.array([np.sqrt(np.mean(f.audio.astype(np.float64) ** 2)) for f in frames])
     assert change.max() > 2.0, "the mouth never visibly moved"
     assert np.corrcoef(change, energy)[0, 1] >= 0.7
@@ -92,9 +91,12 @@ def test_silence_keeps_the_mouth_closed_while_blinks_still_happen(prepared: Prep
     frames = drain(s) + [s.next_frame() for _ in range(100)]
     assert sum(f.speaking for f in frames) == 3 * FPS
     for frame in frames:
-        assert np.array_equal(region(frame, prepared.rig.mouth_box), region(reference, prepared.rig.mouth_box))
+        assert np.array_equal(
+            region(frame, prepared.material.mouth_box), region(reference, prepared.material.mouth_box)
+        )
     eye_changes = [
-        max(np.abs(region(f, eye.box) - region(reference, eye.box)).mean() for eye in prepared.rig.eyes) for f in frames
+        max(np.abs(region(f, eye.box) - region(reference, eye.box)).mean() for eye in prepared.material.eyes)
+        for f in frames
     ]
     assert max(eye_changes) > 5.0, "no blink in 7 s of idle"
     assert sum(change > 0 for change in eye_changes) < len(frames) / 2, "the eyes should mostly be open"
@@ -103,10 +105,10 @@ def test_silence_keeps_the_mouth_closed_while_blinks_still_happen(prepared: Prep
 def test_head_moves_while_idle(prepared: PreparedPortrait) -> None:
     s = session(prepared, head_motion_px=2.0)
     frames = [s.next_frame() for _ in range(50)]
-    box = prepared.rig.head_box
+    box = prepared.material.head_box
     assert max(np.abs(region(f, box) - region(frames[0], box)).mean() for f in frames) > 0.5
     corner = (slice(0, 8), slice(0, 8))  # background outside the head never moves
-    assert all(np.array_equal(f.image[corner], prepared.rig.base[corner]) for f in frames)
+    assert all(np.array_equal(f.image[corner], prepared.material.base[corner]) for f in frames)
 
 
 def test_frame_count_matches_audio_duration(prepared: PreparedPortrait) -> None:
@@ -126,16 +128,16 @@ def test_frame_count_matches_audio_duration(prepared: PreparedPortrait) -> None:
 
 def test_clear_empties_the_queue_and_the_next_frame_is_idle_and_closed(prepared: PreparedPortrait) -> None:
     s = session(prepared)
-    closed = region(s.next_frame(), prepared.rig.mouth_box)
+    closed = region(s.next_frame(), prepared.material.mouth_box)
     s.push_audio(speech_like(2.0))
     opened = [s.next_frame() for _ in range(15)]
-    assert max(np.abs(region(f, prepared.rig.mouth_box) - closed).mean() for f in opened) > 2.0
+    assert max(np.abs(region(f, prepared.material.mouth_box) - closed).mean() for f in opened) > 2.0
     s.clear()
     assert s.queued_frames() == 0
     frame = s.next_frame()
     assert not frame.speaking and frame.audio is None
     assert s.last_pose.mouth.closed
-    assert np.array_equal(region(frame, prepared.rig.mouth_box), closed)
+    assert np.array_equal(region(frame, prepared.material.mouth_box), closed)
 
 
 def test_hold_pauses_speech_where_it_is_and_resumes_it(prepared: PreparedPortrait) -> None:

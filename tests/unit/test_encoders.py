@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 from livekit import rtc
 
+from livekit.plugins.musetalk import EncoderUnavailableError
 from livekit.plugins.musetalk.encoders import nvenc
 from livekit.plugins.musetalk.encoders.base import EncodedUnit, EncoderOptions
 from livekit.plugins.musetalk.encoders.factory import create_encoder
 from livekit.plugins.musetalk.encoders.feedback import apply_feedback
 from livekit.plugins.musetalk.encoders.nv12 import rgb_to_nv12
 from livekit.plugins.musetalk.encoders.x264 import X264Encoder
-from livekit.plugins.musetalk.errors import EncoderUnavailableError
 
 SIZE = 512
 FPS = 25

@@ -1,11 +1,13 @@
-"""`python -m agent download-files`: which workers fetch MuseTalk's weights."""
+"""`download-files`: which workers fetch MuseTalk's weights."""
 
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
 
 import pytest
 from livekit.agents import Plugin
+from livekit.plugins import musetalk
 
 from livekit.plugins.musetalk import MuseTalkPlugin
 from livekit.plugins.musetalk.engines.musetalk import download
@@ -14,11 +16,11 @@ find_spec = importlib.util.find_spec
 
 
 @pytest.fixture
-def fetched(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def fetched(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     calls: list[str] = []
     monkeypatch.setattr(download, "download_models", lambda *a, **k: calls.append("musetalk"))
-    monkeypatch.delenv("STREAMING_AVATAR_ENGINE", raising=False)
-    return calls
+    yield calls
+    musetalk.register_download()
 
 
 def plugin() -> MuseTalkPlugin:
@@ -31,8 +33,8 @@ def test_a_worker_that_can_run_musetalk_fetches_its_weights(fetched: list[str]) 
     assert fetched == ["musetalk"]
 
 
-def test_a_cpu_engine_worker_fetches_nothing(fetched: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STREAMING_AVATAR_ENGINE", "cpu")
+def test_a_cpu_engine_worker_fetches_nothing(fetched: list[str]) -> None:
+    musetalk.register_download("cpu")
     plugin().download_files()
     assert fetched == []
 

@@ -14,12 +14,12 @@ import pytest
 import torch
 from PIL import Image
 
+from livekit.plugins.musetalk import EngineUnavailableError
 from livekit.plugins.musetalk.engines.musetalk.blend_mask import crop_box, jaw_region
 from livekit.plugins.musetalk.engines.musetalk.config import FACE_PARSER_WEIGHTS, PARSE_SIZE
 from livekit.plugins.musetalk.engines.musetalk.face_parsing import BiSeNet, parse_face
 from livekit.plugins.musetalk.engines.musetalk.loading import MuseTalkModels, load_face_parser, load_models
 from livekit.plugins.musetalk.engines.musetalk.prepare import prepare_material
-from livekit.plugins.musetalk.errors import EngineUnavailableError
 from livekit.plugins.musetalk.landmarks import detect_face
 from support.tiny_musetalk import build_tiny_musetalk
 

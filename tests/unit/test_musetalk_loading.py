@@ -10,11 +10,12 @@ import huggingface_hub.constants
 import pytest
 import torch
 
+from livekit.plugins.musetalk import MODELS_DIR_ENV, EngineConfig, EngineUnavailableError
+from livekit.plugins.musetalk.engines import choose_engine
+from livekit.plugins.musetalk.engines.musetalk import availability
 from livekit.plugins.musetalk.engines.musetalk.config import UNET_V15_CONFIG
 from livekit.plugins.musetalk.engines.musetalk.download import download_models
 from livekit.plugins.musetalk.engines.musetalk.loading import build_unet, load_models
-from livekit.plugins.musetalk.engines.musetalk.select import select_engine
-from livekit.plugins.musetalk.errors import EngineUnavailableError
 from support.tiny_musetalk import build_tiny_musetalk
 
 V15_PARAMETERS = 849_947_844
@@ -75,6 +76,12 @@ def test_full_size_v15_unet_on_the_meta_device() -> None:
     assert out.sample.shape == (batch, 4, 32, 32)
 
 
+def select_engine(choice: str, models_dir: Path | None, cuda: bool) -> tuple[str, str]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(availability, "cuda_available", lambda: cuda)
+        return choose_engine(choice, EngineConfig(models_dir=models_dir))
+
+
 def test_select_engine(tiny_dir: Path, tmp_path: Path) -> None:
     assert select_engine("cpu", models_dir=tiny_dir, cuda=True)[0] == "cpu"
     assert select_engine("auto", models_dir=tiny_dir, cuda=True)[0] == "musetalk"
@@ -86,12 +93,12 @@ def test_select_engine(tiny_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(EngineUnavailableError, match="weights missing"):
         select_engine("musetalk", models_dir=tmp_path, cuda=True)
     with pytest.raises(ValueError):
-        select_engine("gpu", models_dir=tiny_dir)  # type: ignore[arg-type]
+        select_engine("gpu", models_dir=tiny_dir, cuda=True)
 
 
 def test_the_models_dir_comes_from_the_environment(tiny_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STREAMING_AVATAR_MUSETALK_DIR", str(tiny_dir))
-    assert select_engine("auto", cuda=True)[0] == "musetalk"
+    monkeypatch.setenv(MODELS_DIR_ENV, str(tiny_dir))
+    assert select_engine("auto", models_dir=None, cuda=True)[0] == "musetalk"
     assert download_models() == tiny_dir  # complete: nothing to fetch
 
 

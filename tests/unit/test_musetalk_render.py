@@ -14,13 +14,14 @@ import pytest
 import torch
 from PIL import Image
 
-from livekit.plugins.musetalk.engines.base import AvatarFrame
-from livekit.plugins.musetalk.engines.musetalk.engine import MuseTalkEngine, PreparedAvatar
+from livekit.plugins.musetalk import CACHE_DIR_ENV, AvatarFrame, AvatarPack, load_pack
+from livekit.plugins.musetalk.caches import cache_path
+from livekit.plugins.musetalk.engines.musetalk.engine import MuseTalkEngine
+from livekit.plugins.musetalk.engines.musetalk.engine import PreparedMuseTalkAvatar as PreparedAvatar
 from livekit.plugins.musetalk.engines.musetalk.inference import MuseTalkRunner, RenderItem
 from livekit.plugins.musetalk.engines.musetalk.prepare import AvatarMaterial, prepare_material
 from livekit.plugins.musetalk.engines.musetalk.scheduler import Request, flush_time, take_batch
 from livekit.plugins.musetalk.landmarks import detect_face
-from livekit.plugins.musetalk.packs import AvatarPack, load_pack
 from support.tiny_musetalk import build_tiny_musetalk
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,7 +52,7 @@ def avatars_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def engine(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MuseTalkEngine]:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("STREAMING_AVATAR_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        patch.setenv(CACHE_DIR_ENV, str(tmp_path_factory.mktemp("cache")))
         engine = MuseTalkEngine(tiny_dir, device="cpu", gather_s=1.0)  # frame deadlines bound the wait
         yield engine
         engine.close()
@@ -85,7 +86,7 @@ def test_rendered_frames_change_only_inside_the_blend_mask(
 ) -> None:
     avatar = prepared[0]
     frames = _speak(engine, avatar, seed=1)
-    source = avatar.avatar.frames[0].numpy()
+    source = avatar.material.frames[0].numpy()
     mask = AvatarMaterial.load(avatar.cache_dir).masks[0]
     assert [f.speaking for f in frames] == [True] * SPEECH_FRAMES + [False]
     for frame in frames[:SPEECH_FRAMES]:
@@ -93,7 +94,7 @@ def test_rendered_frames_change_only_inside_the_blend_mask(
         changed = (frame.image != source).any(axis=-1)
         assert changed.sum() > 1000  # the face was replaced ...
         assert not changed[mask == 0].any()  # ... and nothing outside the blend region moved
-    x1, y1, x2, y2 = avatar.avatar.boxes[0]
+    x1, y1, x2, y2 = avatar.material.boxes[0]
     assert mask[:y1].max() == 0 and mask[y2:].max() == 0 and mask[y1:y2, x1:x2].max() == 255
     assert np.array_equal(frames[-1].image, source)  # idle: the portrait itself
 
@@ -128,7 +129,8 @@ def test_preparation_is_cached_by_model_and_source(
     engine: MuseTalkEngine, packs: list[AvatarPack], prepared: list[PreparedAvatar]
 ) -> None:
     again = engine.prepare(packs[0])
-    assert again.from_cache and again.cache_dir == prepared[0].cache_dir == engine.cache_dir(packs[0])
+    assert again.from_cache and again.cache_dir == prepared[0].cache_dir
+    assert again.cache_dir == cache_path(packs[0], engine.name, engine.cache_version, packs[0].video_spec)
     assert Image.open(again.preview_path).size == (512, 512)
     assert engine.models.vae_digest[:12] in again.cache_dir.name
     assert len({p.cache_dir for p in prepared}) == 3

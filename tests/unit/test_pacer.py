@@ -15,10 +15,9 @@ import numpy as np
 import pytest
 from livekit import rtc
 
-from livekit.plugins.musetalk.engines.base import AvatarFrame, LipSyncSession, VideoSpec
+from livekit.plugins.musetalk import CACHE_DIR_ENV, AvatarFrame, LipSyncSession, VideoSpec, load_pack
 from livekit.plugins.musetalk.engines.cpu import CpuEngine, PreparedPortrait
 from livekit.plugins.musetalk.pacer import AvatarPacer
-from livekit.plugins.musetalk.packs import CACHE_DIR_ENV, load_pack
 from livekit.plugins.musetalk.video_sinks import SPEECH_FRAME, DelayedSender, SenderThreadSink
 from support.rooms import wait_for
 
@@ -96,6 +95,9 @@ class NeedsLookahead:
             return self._session.next_frame()
         finally:
             self._session.hold(False)
+
+    def speech_ready(self) -> bool:
+        return self._session.queued_frames() >= self.LOOKAHEAD_FRAMES and self._session.speech_ready()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._session, name)

@@ -11,17 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from livekit.plugins.musetalk import AvatarPackError
+from livekit.plugins.musetalk.caches import CACHE_DIR_ENV, CorruptCacheError, cache_path, prepare_cached
 from livekit.plugins.musetalk.engines.cpu import CpuEngine
-from livekit.plugins.musetalk.errors import AvatarPackError
-from livekit.plugins.musetalk.packs import (
-    AVATARS_DIR_ENV,
-    CACHE_DIR_ENV,
-    CorruptCacheError,
-    default_avatars_dir,
-    list_packs,
-    load_pack,
-    prepare_cached,
-)
+from livekit.plugins.musetalk.packs import AVATARS_DIR_ENV, default_avatars_dir, list_packs, load_pack
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -52,9 +45,9 @@ def test_default_pack_loads_and_prepares(avatars: Path) -> None:
     engine = CpuEngine()
     prepared = engine.prepare(pack)
     assert engine.rigs_built == 1 and not prepared.from_cache
-    assert prepared.rig.base.shape == (512, 512, 3)
+    assert prepared.material.base.shape == (512, 512, 3)
     assert prepared.preview_path.is_file()
-    assert prepared.cache_dir.name.startswith(f"cpu-{engine.version}-{pack.source_digest[:16]}-512x512")
+    assert prepared.cache_dir.name.startswith(f"cpu-{engine.cache_version}-{pack.source_digest[:16]}-512x512")
 
 
 def test_second_prepare_reuses_the_cache(avatars: Path) -> None:
@@ -86,7 +79,7 @@ def test_concurrent_prepares_build_once_and_share_the_result(avatars: Path) -> N
     assert engine.rigs_built == 1
     assert sorted(r.from_cache for r in results) == [False, True, True]
     assert len({r.cache_dir for r in results}) == 1
-    assert all(np.array_equal(r.rig.base, results[0].rig.base) for r in results)
+    assert all(np.array_equal(r.material.base, results[0].material.base) for r in results)
 
 
 def test_corrupt_cache_is_prepared_again(avatars: Path) -> None:
@@ -96,7 +89,7 @@ def test_corrupt_cache_is_prepared_again(avatars: Path) -> None:
     rig_file.write_bytes(rig_file.read_bytes()[:1000])
     again = engine.prepare(load_pack("default", avatars))
     assert engine.rigs_built == 2 and not again.from_cache
-    assert np.array_equal(again.rig.base, first.rig.base)
+    assert np.array_equal(again.material.base, first.material.base)
 
 
 def test_cache_still_unreadable_after_rebuilding_is_an_error(avatars: Path) -> None:
@@ -105,9 +98,7 @@ def test_cache_still_unreadable_after_rebuilding_is_an_error(avatars: Path) -> N
 
     pack = load_pack("default", avatars)
     with pytest.raises(AvatarPackError, match="'default'.*cannot be read back.*truncated"):
-        prepare_cached(
-            pack, engine_name="test", engine_version="1", spec=pack.video_spec, build=lambda d: None, load=unreadable
-        )
+        prepare_cached(pack, cache_path(pack, "test", "1", pack.video_spec), build=lambda d: None, load=unreadable)
 
 
 def test_unknown_pack(avatars: Path) -> None:
@@ -181,7 +172,7 @@ def test_manual_face_box_is_used_and_keys_the_cache(avatars: Path) -> None:
     boxed = CpuEngine().prepare(load_pack("boxed", avatars))
     default = CpuEngine().prepare(load_pack("default", avatars))
     assert boxed.cache_dir != default.cache_dir
-    mouth_distance = np.abs(boxed.rig.mouth_centre - default.rig.mouth_centre).max()
+    mouth_distance = np.abs(boxed.material.mouth_centre - default.material.mouth_centre).max()
     assert mouth_distance < 6, "a box around the same face must find the same mouth"
 
 

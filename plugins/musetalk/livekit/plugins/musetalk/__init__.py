@@ -1,13 +1,37 @@
-"""Lip-synced avatar video output for LiveKit Agents."""
+"""Lip-synced avatar video output for LiveKit Agents.
 
-import importlib.util
-import os
+    from livekit.plugins import musetalk
+
+    avatar = musetalk.AvatarSession(musetalk.AvatarOptions(avatar="default"))
+    await avatar.start(session, room=ctx.room)
+
+Engines: "cpu" (real time on CPU, no weights), "musetalk" (MuseTalk v1.5, GPU), or
+your own through `register_engine`. Environment defaults (arguments win):
+`MUSETALK_AVATARS_DIR`, `MUSETALK_CACHE_DIR`, `MUSETALK_MODELS_DIR`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 from livekit.agents import Plugin
 
 from .avatar import AvatarMode, AvatarSession
-from .engine_choice import EngineChoice, prewarm_engine
-from .engines.base import VideoSpec
+from .caches import CACHE_DIR_ENV
+from .engines import (
+    Availability,
+    EngineConfig,
+    EngineEntry,
+    LipSyncEngine,
+    LipSyncSession,
+    PreparedAvatar,
+    download_engine_files,
+    engine_names,
+    load_engine,
+    prewarm_engine,
+    register_engine,
+)
+from .engines.musetalk.config import MODELS_DIR_ENV
 from .errors import (
     AvatarPackError,
     EncoderUnavailableError,
@@ -16,29 +40,73 @@ from .errors import (
     RenderWorkerError,
 )
 from .log import logger
+from .options import DEFAULT_AVATAR, AvatarOptions, VideoEncoderChoice
+from .packs import (
+    AVATARS_DIR_ENV,
+    PACK_ID_PATTERN,
+    AvatarPack,
+    PackManifest,
+    default_avatars_dir,
+    list_pack_ids,
+    list_packs,
+    load_pack,
+    validate_pack_id,
+)
 from .remote import DEFAULT_RENDER_AGENT_NAME, RenderRequest
 from .remote_render import RemoteAvatarRenderer
-from .renderer import AvatarSessionOptions, VideoEncoderChoice
+from .types import AvatarFrame, FrameImage, ProgressCallback, VideoSpec
 from .version import __version__
 
 __all__ = [
+    "AVATARS_DIR_ENV",
+    "CACHE_DIR_ENV",
+    "DEFAULT_AVATAR",
     "DEFAULT_RENDER_AGENT_NAME",
+    "MODELS_DIR_ENV",
+    "PACK_ID_PATTERN",
+    "Availability",
+    "AvatarFrame",
     "AvatarMode",
+    "AvatarOptions",
+    "AvatarPack",
     "AvatarPackError",
     "AvatarSession",
-    "AvatarSessionOptions",
     "EncoderUnavailableError",
-    "EngineChoice",
+    "EngineConfig",
+    "EngineEntry",
     "EngineUnavailableError",
+    "FrameImage",
+    "LipSyncEngine",
+    "LipSyncSession",
     "MuseTalkPluginError",
+    "PackManifest",
+    "PreparedAvatar",
+    "ProgressCallback",
     "RemoteAvatarRenderer",
     "RenderRequest",
     "RenderWorkerError",
     "VideoEncoderChoice",
     "VideoSpec",
     "__version__",
+    "default_avatars_dir",
+    "engine_names",
+    "list_pack_ids",
+    "list_packs",
+    "load_engine",
+    "load_pack",
     "prewarm_engine",
+    "register_download",
+    "register_engine",
+    "validate_pack_id",
 ]
+
+_download = ("auto", EngineConfig())
+
+
+def register_download(engine: str = "auto", *, models_dir: Path | None = None) -> None:
+    """What the agents CLI's `download-files` fetches: the weights of `engine` ("auto": of every engine)."""
+    global _download
+    _download = (engine, EngineConfig(models_dir=models_dir))
 
 
 class MuseTalkPlugin(Plugin):
@@ -46,16 +114,7 @@ class MuseTalkPlugin(Plugin):
         super().__init__(__name__, __version__, __package__, logger)
 
     def download_files(self) -> None:
-        """`download-files`: MuseTalk weights, unless this worker is set to the CPU engine or cannot run MuseTalk."""
-        if os.environ.get("STREAMING_AVATAR_ENGINE", "auto") == "cpu":
-            logger.info("STREAMING_AVATAR_ENGINE=cpu: not downloading MuseTalk weights")
-            return
-        if importlib.util.find_spec("torch") is None:
-            logger.info("MuseTalk's GPU extras are not installed (e.g. the demo profile): not downloading its weights")
-            return
-        from .engines.musetalk.download import download_models
-
-        download_models()
+        download_engine_files(*_download)
 
 
 Plugin.register_plugin(MuseTalkPlugin())

@@ -6,9 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from .engines.cpu import CpuEngine
+from .caches import CACHE_DIR_ENV, cache_path
+from .engines import EngineConfig, engine_names, load_engine
+from .engines.musetalk.config import MODELS_DIR_ENV
 from .errors import AvatarPackError, EngineUnavailableError
-from .packs import default_avatars_dir, list_packs, load_pack
+from .packs import AVATARS_DIR_ENV, default_avatars_dir, list_packs, load_pack
 
 PROGRESS_WIDTH = 30
 
@@ -33,13 +35,8 @@ def resolve_pack_argument(argument: str, avatars_dir: Path | None) -> tuple[str,
 def prepare_command(args: argparse.Namespace) -> int:
     pack_id, avatars_dir = resolve_pack_argument(args.pack, args.avatars_dir)
     pack = load_pack(pack_id, avatars_dir)
-    if args.engine == "musetalk":
-        from .engines.musetalk.engine import MuseTalkEngine  # imports torch: only for this engine
-
-        engine: CpuEngine | MuseTalkEngine = MuseTalkEngine(args.models_dir)
-    else:
-        engine = CpuEngine()
-    prepared = engine.prepare(pack, progress=print_progress)
+    engine = load_engine(args.engine, EngineConfig(models_dir=args.models_dir))
+    prepared = engine.prepare(pack, cache_root=args.cache_dir, progress=print_progress)
     state = "reused the existing cache" if prepared.from_cache else "prepared"
     print(
         f"{pack.id}: {state} ({prepared.spec.width}x{prepared.spec.height} @ {prepared.spec.fps} fps)", file=sys.stderr
@@ -50,14 +47,15 @@ def prepare_command(args: argparse.Namespace) -> int:
 
 
 def list_command(args: argparse.Namespace) -> int:
-    engine = CpuEngine()
+    engine = load_engine("cpu", EngineConfig())
     avatars_dir = args.avatars_dir or default_avatars_dir()
     packs = list_packs(avatars_dir)
     if not packs:
         print(f"no avatar packs in {avatars_dir}", file=sys.stderr)
         return 0
     for pack in packs:
-        state = "prepared" if engine.cache_dir(pack).is_dir() else "not prepared"
+        cache = cache_path(pack, engine.name, engine.cache_version, pack.video_spec, args.cache_dir)
+        state = "prepared" if cache.is_dir() else "not prepared"
         print(f"{pack.id:<20} {pack.manifest.display_name:<40} {state}")
     return 0
 
@@ -68,14 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--avatars-dir",
         type=Path,
         default=None,
-        help="where packs live (default: $STREAMING_AVATAR_AVATARS_DIR or ./avatars)",
+        help=f"where packs live (default: ${AVATARS_DIR_ENV} or ./avatars)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help=f"where prepared caches go (default: ${CACHE_DIR_ENV} or ~/.cache/streaming-avatar)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     prepare = commands.add_parser("prepare", help="derive an engine's cache and a preview for a pack")
     prepare.add_argument("pack", help="pack id (e.g. default) or pack directory (e.g. avatars/default)")
-    prepare.add_argument("--engine", choices=["cpu", "musetalk"], default="cpu")
+    prepare.add_argument("--engine", choices=engine_names(), default="cpu")
     prepare.add_argument(
-        "--models-dir", type=Path, default=None, help="MuseTalk weights (default: $STREAMING_AVATAR_MUSETALK_DIR)"
+        "--models-dir", type=Path, default=None, help=f"engine weights (MuseTalk's default: ${MODELS_DIR_ENV})"
     )
     prepare.set_defaults(run=prepare_command)
     listing = commands.add_parser("list", help="list packs and whether they are prepared")

@@ -2,7 +2,7 @@
 
 Used like every LiveKit avatar plugin, before `session.start`:
 
-    avatar = musetalk.AvatarSession(avatar="default")
+    avatar = musetalk.AvatarSession(musetalk.AvatarOptions(avatar="default"))
     await avatar.start(session, room=ctx.room)
     await session.start(agent=..., room=ctx.room)
 
@@ -19,7 +19,6 @@ change is emitted as a `"notice"` event (a sentence for the room).
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Literal
 
 from livekit import api, rtc
@@ -28,12 +27,12 @@ from livekit.agents.voice.avatar import AvatarSession as _BaseAvatarSession
 from livekit.agents.voice.avatar import DataStreamAudioOutput
 
 from .audio_output import AvatarAudioOutput
-from .engine_choice import EngineChoice
 from .errors import RenderWorkerError
 from .log import logger
+from .options import AvatarOptions
 from .pacer import AvatarPacer
+from .publisher import AvatarPublisher
 from .remote import DEFAULT_RENDER_AGENT_NAME, RenderRequest, cancel_dispatch, dispatch_render_worker
-from .renderer import DEFAULT_PACK, AvatarRenderer, AvatarSessionOptions, VideoEncoderChoice
 
 AvatarMode = Literal["in-process", "remote"]
 AvatarEvent = Literal["notice"]
@@ -42,45 +41,25 @@ AvatarEvent = Literal["notice"]
 class AvatarSession(_BaseAvatarSession[AvatarEvent]):
     def __init__(
         self,
+        options: AvatarOptions | None = None,
         *,
-        avatar: str = DEFAULT_PACK,
-        engine: EngineChoice = "auto",
-        video_encoder: VideoEncoderChoice = "auto",
-        width: int | None = None,
-        height: int | None = None,
-        fps: int | None = None,
-        idle_fps: int | None = None,
-        avatars_dir: Path | None = None,
-        models_dir: Path | None = None,
         mode: AvatarMode = "in-process",
         render_agent_name: str = DEFAULT_RENDER_AGENT_NAME,
         render_join_timeout: float = 10.0,
     ) -> None:
-        """`models_dir`: MuseTalk weights (default: env STREAMING_AVATAR_MUSETALK_DIR).
-
-        `idle_fps`: frame rate while the avatar is silent (default: `fps`); fewer idle frames
-        cost less to encode, send and decode, speech always goes out at `fps`.
+        """`options`: how the avatar is rendered (default: the "default" pack, engine and encoder chosen
+        automatically, the pack's size).
 
         `mode="remote"`: a render worker registered as `render_agent_name` renders the
         avatar; `start` raises `RenderWorkerError` if it has not joined within
         `render_join_timeout` seconds, before the session's audio output is touched.
         """
         super().__init__()
-        self._opts = AvatarSessionOptions(
-            avatar=avatar,
-            engine=engine,
-            video_encoder=video_encoder,
-            width=width,
-            height=height,
-            fps=fps,
-            idle_fps=idle_fps,
-            avatars_dir=avatars_dir,
-            models_dir=models_dir,
-        )
+        self._opts = options or AvatarOptions()
         self._mode = mode
         self._render_agent_name = render_agent_name
         self._render_join_timeout = render_join_timeout
-        self._renderer = AvatarRenderer(self._opts)
+        self._publisher = AvatarPublisher(self._opts)
         self._identity = ""
         self._render_request: RenderRequest | None = None
         self._replacement: api.AgentDispatch | None = None
@@ -98,11 +77,11 @@ class AvatarSession(_BaseAvatarSession[AvatarEvent]):
 
     @property
     def notices(self) -> list[str]:
-        return self._renderer.notices
+        return self._publisher.notices
 
     @property
     def pacer(self) -> AvatarPacer | None:
-        return self._renderer.pacer
+        return self._publisher.pacer
 
     async def start(self, agent_session: AgentSession, room: rtc.Room) -> None:
         """Prepare the avatar, publish its tracks and take over the session's audio output."""
@@ -110,7 +89,7 @@ class AvatarSession(_BaseAvatarSession[AvatarEvent]):
             await self._start_remote(agent_session, room)
             return
         self._identity = room.local_participant.identity
-        pacer = await self._renderer.start(room)
+        pacer = await self._publisher.start(room)
         agent_session.output.audio = AvatarAudioOutput(pacer, sample_rate=self._opts.sample_rate)
         await super().start(agent_session, room)
 
@@ -180,5 +159,5 @@ class AvatarSession(_BaseAvatarSession[AvatarEvent]):
             await self._replacing
         if self._replacement is not None:
             await cancel_dispatch(self._replacement)
-        await self._renderer.aclose()
+        await self._publisher.aclose()
         await super().aclose()

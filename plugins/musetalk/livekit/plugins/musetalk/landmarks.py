@@ -35,6 +35,22 @@ KEY_POINT_INDICES: dict[str, int] = {
 }
 
 
+# Mesh index groups, shared by the engines.
+# fmt: off
+# Paired left→right: the k-th upper point sits above the k-th lower point.
+UPPER_INNER_LIP = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308]
+LOWER_INNER_LIP = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308]
+UPPER_OUTER_LIP = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291]
+LOWER_OUTER_LIP = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291]
+# Eyes as they appear in the image: left then right, each from corner to corner.
+EYE_UPPER_LIDS = ([33, 246, 161, 160, 159, 158, 157, 173, 133], [362, 398, 384, 385, 386, 387, 388, 466, 263])
+EYE_LOWER_LIDS = ([33, 7, 163, 144, 145, 153, 154, 155, 133], [362, 382, 381, 380, 374, 373, 390, 249, 263])
+FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
+             152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109]
+NOSE_BASE, CHIN, CHEEK_LEFT, CHEEK_RIGHT, FOREHEAD = 2, 152, 234, 454, 10
+# fmt: on
+
+
 class LandmarksUnavailableError(RuntimeError):
     """The face models cannot be loaded here."""
 

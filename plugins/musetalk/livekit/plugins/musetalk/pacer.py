@@ -6,6 +6,13 @@ and the frame to the video sink, which encodes and sends it when its audio leave
 the queue. When queued audio is dropped, the frames waiting for it are dropped too.
 Silence keeps flowing when nobody speaks, so idle animation and the clock never
 stop. Playback events go back to the agent session for transcript sync.
+
+Why not LiveKit's `AvatarRunner` and `AVSynchronizer`: they pace audio and raw
+video frames separately (a sleep-based frame-rate controller), and the SDK
+encodes the video. Here the engine renders each frame with its own audio, the
+audio source's bounded queue is the one clock, video is pre-encoded and sent
+when its audio plays, and an interrupt drops the frames of the dropped audio
+(see docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from typing import TypeVar
 import numpy as np
 from livekit import rtc
 
-from .engines.base import AvatarFrame, LipSyncSession, VideoSpec
+from .engines import LipSyncSession
 from .log import logger
 from .metrics import (
     AUDIO_DROPPED_SECONDS,
@@ -33,6 +40,7 @@ from .metrics import (
     RENDER_SECONDS,
     SPEECH_QUEUE_FRAMES,
 )
+from .types import AvatarFrame, Pcm, VideoSpec
 from .video_sinks import VideoSink, avatar_frame_metadata
 
 T = TypeVar("T")
@@ -91,7 +99,6 @@ class AvatarPacer:
         self._samples_per_frame = session.sample_rate // spec.fps
         self._silence = np.zeros(self._samples_per_frame, dtype=np.int16)
         self._audio_queue_s = audio_queue_s
-        self._idle_silence_skipped = False
         self._held = False
         self._segments: deque[_Segment] = deque()  # not yet fully published
         self._finishing: deque[_Segment] = deque()  # fully published, audio still queued
@@ -110,7 +117,7 @@ class AvatarPacer:
         return 1.0 / self._spec.fps
 
     def push_audio(self, frame: rtc.AudioFrame) -> None:
-        """Queue speech for the render thread without waiting for it.
+        """Queue speech for the render thread without waiting for it (sessions take calls from any thread).
 
         Never suspends: LiveKit's transcript synchronizer counts a segment only after
         this returns, so an interrupt slipping in between would lose its
@@ -122,28 +129,27 @@ class AvatarPacer:
         if not self._segments or self._segments[-1].closed:
             self._segments.append(_Segment(first_audio_at=time.perf_counter()))
         self._segments[-1].samples += len(pcm)
-        self._executor.submit(self._session.push_audio, pcm)
+        self._session.push_audio(pcm)
 
     def end_segment(self) -> None:
         if self._segments and not self._segments[-1].closed:
             self._segments[-1].closed = True
-            self._executor.submit(self._session.end_segment)
+            self._session.end_segment()
 
     def pause(self) -> None:
         """Hold the reply where it is: idle frames and silence until resume(); what is queued still plays."""
         self._held = True
-        self._executor.submit(self._session.hold, True)
+        self._session.hold(True)
 
     def resume(self) -> None:
         self._held = False
-        self._executor.submit(self._session.hold, False)
+        self._session.hold(False)
 
     def interrupt(self) -> None:
         """Drop queued speech now; the next frame is idle and the rest of the audio never plays."""
         self._generation += 1
         self._held = False
-        self._idle_silence_skipped = False
-        self._executor.submit(self._session.clear)
+        self._session.clear()
         unplayed = self._audio_source.queued_duration
         self._drop_waiting_video()
         self._audio_source.clear_queue()
@@ -179,7 +185,6 @@ class AvatarPacer:
             if speaking and frame.audio is not None:
                 await self._capture(frame.audio)
                 captured = self.frame_duration
-                self._idle_silence_skipped = False
             else:
                 captured = await self._capture_idle_silence()
             if speaking and generation != self._generation:
@@ -209,32 +214,25 @@ class AvatarPacer:
                     self._account_speech_frame(plays_in)
             SPEECH_QUEUE_FRAMES.set(queued_frames)
 
-    async def _capture(self, audio: np.ndarray) -> None:
+    async def _capture(self, audio: Pcm) -> None:
         await self._audio_source.capture_frame(rtc.AudioFrame(audio.tobytes(), self._sample_rate, 1, len(audio)))
 
     async def _capture_idle_silence(self) -> float:
-        """An idle frame's silence once it fits in the audio queue; seconds captured: none if a reply
-        became ready first (its audio goes in instead).
+        """An idle frame's silence once it fits in the audio queue; seconds captured: none if the
+        session can render the reply first (its audio goes in instead).
 
-        Only one idle frame per reply skips its silence: an engine may still render idle frames while
-        it waits for more of the reply (MuseTalk's audio look-ahead), and without silence nothing
-        would pace the loop."""
-        while self._idle_silence_skipped or not self._speech_ready():
+        The session decides, not the audio received: an engine may need more of the reply than one
+        frame's worth before it renders speech (MuseTalk's audio look-ahead)."""
+        while not self._speech_ready():
             room_in = self._audio_source.queued_duration + self.frame_duration - self._audio_queue_s
             if room_in <= 0:
                 await self._capture(self._silence)
                 return self.frame_duration
             await asyncio.sleep(min(room_in, REPLY_CHECK_S))
-        self._idle_silence_skipped = True
         return 0.0
 
     def _speech_ready(self) -> bool:
-        """A frame's worth of the next reply has arrived (the render thread has it: it is queued before)."""
-        if self._held or not self._segments:
-            return False
-        head = self._segments[0]
-        unpublished = head.samples - head.frames_published * self._samples_per_frame
-        return unpublished >= self._samples_per_frame or (head.closed and unpublished > 0)
+        return not self._held and bool(self._segments) and self._session.speech_ready()
 
     def _publishes(self, speaking: bool) -> bool:
         """Every speech frame, and one idle frame in `idle_every` from the first after speech (the mouth

@@ -1,45 +1,30 @@
-"""Avatar packs: `avatars/<id>/manifest.json` plus a portrait, and their prepared caches.
+"""Avatar packs: `avatars/<id>/manifest.json` plus a portrait; what an operator ships.
 
-A pack is what an operator ships; a prepared cache is what an engine derives
-from it (face geometry, masks, layers). Caches live under the cache root
-(`STREAMING_AVATAR_CACHE_DIR`, default `~/.cache/streaming-avatar`) in
-`<engine>-<engine_version>-<source sha256[:16]>-<W>x<H>/`, are written to a
-temporary directory and renamed into place, and are guarded by a file lock so
-that concurrent prepares of the same pack (threads or processes) build once.
+What an engine derives from a pack (face geometry, masks, layers) is a prepared
+cache: see `caches.py`.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import json
 import os
 import re
-import shutil
-import uuid
-import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Generic, TypeVar
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .engines.base import MAX_VIDEO_FPS, MAX_VIDEO_SIZE, MIN_VIDEO_SIZE, VideoSpec
 from .errors import AvatarPackError
 from .landmarks import FaceLandmarks, NoFaceFoundError, detect_face, pin_key_points
 from .log import logger
+from .types import MAX_VIDEO_FPS, MAX_VIDEO_SIZE, MIN_VIDEO_SIZE, VideoSpec
 
-AVATARS_DIR_ENV = "STREAMING_AVATAR_AVATARS_DIR"
-CACHE_DIR_ENV = "STREAMING_AVATAR_CACHE_DIR"
+AVATARS_DIR_ENV = "MUSETALK_AVATARS_DIR"
 MANIFEST_NAME = "manifest.json"
 PACK_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-
-T = TypeVar("T")
 
 
 class FaceGeometryOverride(BaseModel):
@@ -130,7 +115,7 @@ class AvatarPack:
 
 
 def default_avatars_dir() -> Path:
-    """`$STREAMING_AVATAR_AVATARS_DIR`, else the nearest `avatars/` in the working directory or its parents."""
+    """`$MUSETALK_AVATARS_DIR`, else the nearest `avatars/` in the working directory or its parents."""
     configured = os.environ.get(AVATARS_DIR_ENV)
     if configured:
         return Path(configured)
@@ -139,11 +124,6 @@ def default_avatars_dir() -> Path:
         if (directory / "avatars").is_dir():
             return directory / "avatars"
     return cwd / "avatars"
-
-
-def default_cache_dir() -> Path:
-    configured = os.environ.get(CACHE_DIR_ENV)
-    return Path(configured) if configured else Path.home() / ".cache" / "streaming-avatar"
 
 
 def validate_pack_id(pack_id: str) -> str:
@@ -198,106 +178,3 @@ def list_packs(avatars_dir: Path | None = None) -> list[AvatarPack]:
         except AvatarPackError as exc:
             logger.warning("skipping avatar pack: %s", exc)
     return packs
-
-
-# --- prepared caches -------------------------------------------------------------------------
-
-
-class CorruptCacheError(Exception):
-    """A prepared cache exists but cannot be read back; it will be rebuilt."""
-
-
-@dataclass(frozen=True)
-class CacheKey:
-    engine_name: str
-    engine_version: str
-    source_digest: str
-    spec: VideoSpec
-
-    @property
-    def directory_name(self) -> str:
-        return (
-            f"{self.engine_name}-{self.engine_version}-{self.source_digest[:16]}-{self.spec.width}x{self.spec.height}"
-        )
-
-
-@dataclass(frozen=True)
-class CachedValue(Generic[T]):
-    value: T
-    directory: Path
-    built: bool  # False: loaded from an existing cache
-
-
-def cache_path(pack: AvatarPack, engine_name: str, engine_version: str, spec: VideoSpec) -> Path:
-    key = CacheKey(engine_name, engine_version, pack.source_digest, spec)
-    return default_cache_dir() / key.directory_name
-
-
-def prepare_cached(
-    pack: AvatarPack,
-    *,
-    engine_name: str,
-    engine_version: str,
-    spec: VideoSpec,
-    build: Callable[[Path], None],
-    load: Callable[[Path], T],
-) -> CachedValue[T]:
-    """Load the pack's cache for this engine, building it first if absent or corrupt.
-
-    `build(directory)` writes the cache files into an empty directory;
-    `load(directory)` reads them and raises CorruptCacheError when they are unusable.
-    """
-    final = cache_path(pack, engine_name, engine_version, spec)
-    with _exclusive_lock(final.with_name(final.name + ".lock")):
-        if final.is_dir():
-            try:
-                return CachedValue(load(final), final, built=False)
-            except CorruptCacheError as exc:
-                logger.warning("avatar pack %r: cache %s is corrupt (%s); preparing again", pack.id, final, exc)
-                shutil.rmtree(final)
-        _build_atomically(final, build)
-        try:
-            return CachedValue(load(final), final, built=True)
-        except CorruptCacheError as exc:
-            raise AvatarPackError(
-                pack.id, f"the cache just prepared at {final} cannot be read back ({exc}); check the disk"
-            ) from exc
-
-
-def read_npz(path: Path) -> dict[str, np.ndarray]:
-    """All arrays of an .npz file, or CorruptCacheError if it is missing, truncated or damaged."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {name: archive[name] for name in archive.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-        raise CorruptCacheError(f"{path.name}: {exc}") from exc
-
-
-def read_json(path: Path) -> dict[str, object]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise CorruptCacheError(f"{path.name}: {exc}") from exc
-
-
-def _build_atomically(final: Path, build: Callable[[Path], None]) -> None:
-    staging = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
-    staging.mkdir(parents=True)
-    try:
-        build(staging)
-        os.rename(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-@contextmanager
-def _exclusive_lock(path: Path) -> Iterator[None]:
-    """flock on a side file: excludes other processes and, via separate open files, other threads."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -14,16 +14,14 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, fields
-from pathlib import Path
+from dataclasses import dataclass
 
 from livekit import api, rtc
 from livekit.agents import get_job_context
 
-from .engine_choice import EngineChoice
 from .errors import RenderWorkerError
 from .log import logger
-from .renderer import AvatarSessionOptions, VideoEncoderChoice
+from .options import AvatarOptions
 
 DEFAULT_RENDER_AGENT_NAME = "streaming-avatar-render"
 AVATAR_IDENTITY_SUFFIX = "-avatar"
@@ -31,61 +29,32 @@ AVATAR_IDENTITY_SUFFIX = "-avatar"
 
 @dataclass(frozen=True)
 class RenderRequest:
-    """The render worker's job metadata: whom it renders for, and how."""
+    """The render worker's job metadata: whom it renders for, and how.
+
+    On the wire the options' portable fields sit beside the identities in one flat JSON object.
+    """
 
     agent_identity: str
     avatar_identity: str
-    avatar: str
-    engine: EngineChoice
-    video_encoder: VideoEncoderChoice
-    width: int | None
-    height: int | None
-    fps: int | None
-    sample_rate: int
-    idle_fps: int | None = None
+    options: AvatarOptions
 
     @classmethod
-    def for_agent(cls, agent_identity: str, opts: AvatarSessionOptions) -> RenderRequest:
-        return cls(
-            agent_identity=agent_identity,
-            avatar_identity=agent_identity + AVATAR_IDENTITY_SUFFIX,
-            avatar=opts.avatar,
-            engine=opts.engine,
-            video_encoder=opts.video_encoder,
-            width=opts.width,
-            height=opts.height,
-            fps=opts.fps,
-            sample_rate=opts.sample_rate,
-            idle_fps=opts.idle_fps,
-        )
+    def for_agent(cls, agent_identity: str, options: AvatarOptions) -> RenderRequest:
+        return cls(agent_identity, agent_identity + AVATAR_IDENTITY_SUFFIX, options)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        return json.dumps(
+            {"agent_identity": self.agent_identity, "avatar_identity": self.avatar_identity, **self.options.portable()}
+        )
 
     @classmethod
     def from_json(cls, text: str) -> RenderRequest:
+        """Options a voice worker of an older version did not send keep their defaults."""
         try:
             data = json.loads(text)
-            # Fields with defaults may be missing (a voice worker of an older version).
-            request = cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
-            request.session_options(avatars_dir=None)
+            return cls(str(data["agent_identity"]), str(data["avatar_identity"]), AvatarOptions.from_portable(data))
         except (ValueError, TypeError, KeyError) as e:
             raise RenderWorkerError(f"render job metadata is not a valid render request: {e}") from e
-        return request
-
-    def session_options(self, *, avatars_dir: Path | None, models_dir: Path | None = None) -> AvatarSessionOptions:
-        return AvatarSessionOptions(
-            avatar=self.avatar,
-            engine=self.engine,
-            video_encoder=self.video_encoder,
-            width=self.width,
-            height=self.height,
-            fps=self.fps,
-            idle_fps=self.idle_fps,
-            sample_rate=self.sample_rate,
-            avatars_dir=avatars_dir,
-            models_dir=models_dir,
-        )
 
 
 @asynccontextmanager

@@ -1,7 +1,7 @@
 """Remote mode, the render side: render the avatar of an agent in another worker's job.
 
 Speech arrives from the agent through `DataStreamAudioReceiver`; it drives the
-same renderer and pacer as in-process mode, and the pacer's playback events
+same publisher and pacer as in-process mode, and the pacer's playback events
 go back to the agent over the receiver's RPCs (so its transcripts and
 interruptions stay exact).
 """
@@ -15,9 +15,10 @@ from livekit.agents import utils
 from livekit.agents.voice.avatar import AudioSegmentEnd, DataStreamAudioReceiver
 
 from .log import logger
+from .options import AvatarOptions
 from .pacer import AvatarPacer
+from .publisher import AvatarPublisher
 from .remote import RenderRequest
-from .renderer import AvatarRenderer, AvatarSessionOptions
 
 
 async def feed_pacer(receiver: DataStreamAudioReceiver, pacer: AvatarPacer) -> None:
@@ -40,22 +41,22 @@ async def feed_pacer(receiver: DataStreamAudioReceiver, pacer: AvatarPacer) -> N
 class RemoteAvatarRenderer:
     """One render job: the avatar for `request.agent_identity`, published from this room's participant."""
 
-    def __init__(self, room: rtc.Room, request: RenderRequest, opts: AvatarSessionOptions) -> None:
+    def __init__(self, room: rtc.Room, request: RenderRequest, opts: AvatarOptions) -> None:
         self._room = room
         self._request = request
-        self._renderer = AvatarRenderer(opts)
+        self._publisher = AvatarPublisher(opts)
         self._receiver = DataStreamAudioReceiver(room, sender_identity=request.agent_identity)
         self._feed_task: asyncio.Task[None] | None = None
 
     @property
     def notices(self) -> list[str]:
-        return self._renderer.notices
+        return self._publisher.notices
 
     async def start(self) -> None:
         # The receiver listens before the video track is published: the agent starts
         # streaming speech as soon as it sees that track.
         await self._receiver.start()
-        pacer = await self._renderer.start(self._room)
+        pacer = await self._publisher.start(self._room)
         self._feed_task = asyncio.create_task(feed_pacer(self._receiver, pacer), name="musetalk-remote-feed")
         logger.info("rendering avatar for a remote agent", extra={"agent": self._request.agent_identity})
 
@@ -63,4 +64,4 @@ class RemoteAvatarRenderer:
         if self._feed_task is not None:
             await utils.aio.cancel_and_wait(self._feed_task)
         await self._receiver.aclose()
-        await self._renderer.aclose()
+        await self._publisher.aclose()

@@ -15,10 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ...landmarks import FaceLandmarks
-from ...packs import CorruptCacheError, read_npz
-from ..base import VideoSpec
-from .face_regions import (
+from ...caches import CorruptCacheError, read_npz
+from ...landmarks import (
     CHEEK_LEFT,
     CHEEK_RIGHT,
     CHIN,
@@ -31,11 +29,11 @@ from .face_regions import (
     NOSE_BASE,
     UPPER_INNER_LIP,
     UPPER_OUTER_LIP,
-    box_grid,
-    clip_box,
-    curve_at,
-    smoothstep,
+    FaceLandmarks,
 )
+from ...types import VideoSpec
+from ..framing import fit_portrait
+from .face_regions import box_grid, clip_box, curve_at, smoothstep
 
 RIG_FILE = "rig.npz"
 MIN_PHOTO_TEETH_GAP_PX = 3.0  # a smaller lip gap shows no usable teeth: synthesise them
@@ -92,25 +90,6 @@ class FaceRig:
             raise CorruptCacheError(f"{RIG_FILE} misses or has unknown arrays: {exc}") from exc
         rig.face_width = float(rig.face_width)
         return rig
-
-
-def fit_portrait(image: np.ndarray, landmarks: FaceLandmarks, spec: VideoSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Crop the portrait to the output aspect around the face, scale it to the output size.
-
-    Returns the fitted image and the mesh moved into its pixels.
-    """
-    height, width = image.shape[:2]
-    aspect = spec.width / spec.height
-    crop_w, crop_h = (width, width / aspect) if width / height < aspect else (height * aspect, height)
-    x0, y0, x1, y1 = landmarks.box
-    left = float(np.clip((x0 + x1) / 2 - crop_w / 2, 0, width - crop_w))
-    top = float(np.clip((y0 + y1) / 2 - crop_h / 2, 0, height - crop_h))
-    scale = spec.width / crop_w
-    to_output = np.array([[scale, 0, -left * scale], [0, scale, -top * scale]], np.float32)
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    fitted = cv2.warpAffine(image, to_output, (spec.width, spec.height), flags=interpolation)
-    points = (landmarks.points - [left, top]) * scale
-    return fitted, points.astype(np.float32)
 
 
 def build_rig(image: np.ndarray, landmarks: FaceLandmarks, spec: VideoSpec) -> FaceRig:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..base import AvatarFrame, VideoSpec, mono_int16
+from ...types import AvatarFrame, Pcm, VideoSpec
+from ..base import mono_int16
 from .idle_motion import BlinkSchedule, HeadMotion
 from .mouth_driver import MouthDriver
 from .renderer import FacePose, Renderer
@@ -37,14 +38,14 @@ class CpuSession:
         self._mouth = MouthDriver(sample_rate, spec.fps)
         self._blinks = BlinkSchedule(spec.fps, liveliness.seed) if liveliness.blinks else None
         self._head = HeadMotion(spec.fps, liveliness.seed, liveliness.head_motion_px * spec.width / 512)
-        self._queue: deque[np.ndarray] = deque()
+        self._queue: deque[Pcm] = deque()
         self._queued_samples = 0
         self._frame_index = 0
         self._lock = threading.Lock()
         self._held = False
         self._closed = False
 
-    def push_audio(self, pcm: np.ndarray) -> None:
+    def push_audio(self, pcm: Pcm) -> None:
         samples = mono_int16(pcm)
         with self._lock:
             self._ensure_open()
@@ -71,6 +72,10 @@ class CpuSession:
         self.last_pose = pose
         return AvatarFrame(image=self._renderer.render(pose), audio=audio, speaking=audio is not None)
 
+    def speech_ready(self) -> bool:
+        with self._lock:
+            return not self._held and self._queued_samples >= self.samples_per_frame
+
     def queued_frames(self) -> int:
         with self._lock:
             return self._queued_samples // self.samples_per_frame
@@ -94,7 +99,7 @@ class CpuSession:
         if self._closed:
             raise RuntimeError("this lip-sync session is closed")
 
-    def _take_frame_audio(self) -> np.ndarray | None:
+    def _take_frame_audio(self) -> Pcm | None:
         if self._queued_samples < self.samples_per_frame:
             return None
         parts, needed = [], self.samples_per_frame

@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..cpu.face_regions import FACE_OVAL
+from ...landmarks import FACE_OVAL
 from .blend import Box
 from .config import (
     BLEND_BLUR_SHARE,

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-MODELS_DIR_ENV = "STREAMING_AVATAR_MUSETALK_DIR"
+MODELS_DIR_ENV = "MUSETALK_MODELS_DIR"
 
 UNET_WEIGHTS = "musetalkV15/unet.pth"
 UNET_CONFIG = "musetalkV15/musetalk.json"

@@ -1,8 +1,8 @@
 """The MuseTalk v1.5 engine: one set of models per process, shared by every session through one scheduler.
 
 On a GPU worker, run jobs in the agents *thread* executor
-(`WorkerOptions(job_executor_type=JobExecutorType.THREAD)`) and create the
-engine once in the prewarm function (`shared_engine().warm_up()`): all rooms
+(`AgentServer(job_executor_type=JobExecutorType.THREAD)`) and load the
+engine once in the prewarm function (`musetalk.prewarm_engine(...)`): all rooms
 of the process then share the models and their frames are batched together.
 With the default process executor each job would load its own copy of the
 models and no batching across sessions could happen.
@@ -10,18 +10,17 @@ models and no batching across sessions could happen.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ...errors import AvatarPackError
-from ...packs import AvatarPack, cache_path, prepare_cached
-from ..base import VideoSpec
-from ..cpu.rig import fit_portrait
+from ...packs import AvatarPack
+from ...types import ProgressCallback, VideoSpec
+from ..base import PREVIEW_FILE, PreparedAvatar, prepare_avatar
+from ..framing import fit_portrait
+from . import ENGINE_NAME
 from .config import (
     CROP_SIZE,
     FPS,
@@ -38,30 +37,13 @@ from .prepare import AvatarMaterial, prepare_material, write_preview
 from .scheduler import BatchScheduler
 from .session import MuseTalkSession
 
-ENGINE_NAME = "musetalk"
 ENGINE_VERSION = "1.5.1"  # bump whenever the prepared material or its derivation changes: it keys the cache
 
-PREVIEW_FILE = "preview.png"
-
-ProgressCallback = Callable[[str, float], None]  # (step description, fraction done)
-
-
-@dataclass(frozen=True)
-class PreparedAvatar:
-    pack_id: str
-    spec: VideoSpec
-    avatar: DeviceAvatar
-    cache_dir: Path
-    from_cache: bool
-
-    @property
-    def preview_path(self) -> Path:
-        return self.cache_dir / PREVIEW_FILE
+PreparedMuseTalkAvatar = PreparedAvatar[DeviceAvatar]
 
 
 class MuseTalkEngine:
     name = ENGINE_NAME
-    version = ENGINE_VERSION
 
     def __init__(
         self,
@@ -86,19 +68,19 @@ class MuseTalkEngine:
     def cache_version(self) -> str:
         return f"{ENGINE_VERSION}-{self.models.material_key}"
 
-    def cache_dir(self, pack: AvatarPack, spec: VideoSpec | None = None) -> Path:
-        return cache_path(pack, ENGINE_NAME, self.cache_version, spec or pack.video_spec)
-
     def prepare(
-        self, pack: AvatarPack, spec: VideoSpec | None = None, *, progress: ProgressCallback | None = None
-    ) -> PreparedAvatar:
-        """Load the pack's material from the cache, or derive it (raises AvatarPackError on a broken pack)."""
+        self,
+        pack: AvatarPack,
+        spec: VideoSpec | None = None,
+        *,
+        cache_root: Path | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> PreparedMuseTalkAvatar:
         spec = spec or pack.video_spec
         if spec.fps != FPS:
             raise AvatarPackError(pack.id, f"MuseTalk renders at {FPS} fps (its training rate), not {spec.fps}")
-        report = progress or (lambda step, fraction: None)
 
-        def build(directory: Path) -> None:
+        def build(directory: Path, report: ProgressCallback) -> None:
             report("reading the portrait", 0.05)
             image = pack.load_image()
             report("finding the face", 0.2)
@@ -112,20 +94,15 @@ class MuseTalkEngine:
             material.save(directory)
             write_preview(material, directory / PREVIEW_FILE)
 
-        cached = prepare_cached(
-            pack,
-            engine_name=ENGINE_NAME,
-            engine_version=self.cache_version,
-            spec=spec,
-            build=build,
-            load=AvatarMaterial.load,
-        )
-        report("ready", 1.0)
-        avatar = DeviceAvatar.from_material(cached.value, self.models.device, self.models.dtype)
-        return PreparedAvatar(pack.id, spec, avatar, cached.directory, from_cache=not cached.built)
+        def load(directory: Path) -> DeviceAvatar:
+            return DeviceAvatar.from_material(AvatarMaterial.load(directory), self.models.device, self.models.dtype)
 
-    def new_session(self, prepared: PreparedAvatar, *, sample_rate: int = SAMPLE_RATE) -> MuseTalkSession:
-        return MuseTalkSession(prepared.avatar, self.scheduler, self.models.feature_extractor, sample_rate=sample_rate)
+        return prepare_avatar(self, pack, spec, build=build, load=load, cache_root=cache_root, progress=progress)
+
+    def new_session(self, prepared: PreparedMuseTalkAvatar, *, sample_rate: int = SAMPLE_RATE) -> MuseTalkSession:
+        return MuseTalkSession(
+            prepared.material, self.scheduler, self.models.feature_extractor, sample_rate=sample_rate
+        )
 
     def warm_up(self) -> None:
         """One whisper window and one rendered frame, so kernels are loaded before the first session."""
@@ -146,17 +123,3 @@ class MuseTalkEngine:
 
     def close(self) -> None:
         self.scheduler.close()
-
-
-_shared: dict[tuple[Path, str], MuseTalkEngine] = {}
-_shared_lock = threading.Lock()
-
-
-def shared_engine(models_dir: Path | None = None, device: torch.device | str | None = None) -> MuseTalkEngine:
-    """The process's engine for this models dir and device, loaded on first use."""
-    directory = Path(models_dir) if models_dir is not None else default_models_dir()
-    device = str(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    with _shared_lock:
-        if (directory, device) not in _shared:
-            _shared[(directory, device)] = MuseTalkEngine(directory, device=device)
-        return _shared[(directory, device)]

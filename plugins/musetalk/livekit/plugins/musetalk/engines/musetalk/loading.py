@@ -22,6 +22,7 @@ from transformers.models.whisper.modeling_whisper import WhisperEncoder
 from ...errors import EngineUnavailableError
 from .config import (
     FACE_PARSER_WEIGHTS,
+    MODELS_DIR_ENV,
     UNET_CONFIG,
     UNET_WEIGHTS,
     VAE_DIR,
@@ -57,8 +58,8 @@ def require_files(models_dir: Path) -> None:
     missing = missing_files(models_dir)
     if missing:
         raise EngineUnavailableError(
-            f"MuseTalk weights missing in {models_dir}: {', '.join(missing)}; run the worker's "
-            "`download-files` command (or set STREAMING_AVATAR_MUSETALK_DIR to a MuseTalk models dir)"
+            f"MuseTalk weights missing in {models_dir}: {', '.join(missing)}; run your agent's "
+            f"`download-files` command (or set {MODELS_DIR_ENV} to a MuseTalk models dir)"
         )
 
 

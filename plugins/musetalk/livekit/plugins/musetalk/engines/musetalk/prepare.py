@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from diffusers import AutoencoderKL
 
-from ...packs import CorruptCacheError, read_npz
+from ...caches import CorruptCacheError, read_npz
 from .blend import Box
 from .blend_mask import jaw_mask, parsed_jaw_mask
 from .config import CROP_SIZE, LATENT_CHANNELS, LATENT_SIZE, VAE_SCALING_FACTOR

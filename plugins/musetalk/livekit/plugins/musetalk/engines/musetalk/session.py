@@ -10,13 +10,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Any
 
 import numpy as np
 import torch
 from transformers import WhisperFeatureExtractor
 
-from ..base import AvatarFrame, mono_int16
+from ...types import AvatarFrame, FrameImage, Pcm
+from ..base import mono_int16
 from .audio_features import available_16k, frame_windows, plan_window, ready_frames, resample_to_16k
 from .config import FPS, SAMPLE_RATE
 from .inference import DeviceAvatar, RenderItem
@@ -27,17 +27,17 @@ class _Utterance:
     """The audio of one utterance (push_audio .. end_segment) at the session's rate, and its computed features."""
 
     def __init__(self) -> None:
-        self.chunks: list[np.ndarray] = []
+        self.chunks: list[Pcm] = []
         self.samples = 0
         self.ended = False
         self.shown = 0  # frames handed out
         self.features: dict[int, torch.Tensor] = {}
 
-    def append(self, pcm: np.ndarray) -> None:
+    def append(self, pcm: Pcm) -> None:
         self.chunks.append(pcm)
         self.samples += len(pcm)
 
-    def audio(self) -> np.ndarray:
+    def audio(self) -> Pcm:
         if len(self.chunks) > 1:
             self.chunks = [np.concatenate(self.chunks)]
         return self.chunks[0] if self.chunks else np.zeros(0, np.int16)
@@ -66,7 +66,7 @@ class MuseTalkSession:
         self._closed = False
         scheduler.attach()
 
-    def push_audio(self, pcm: np.ndarray) -> None:
+    def push_audio(self, pcm: Pcm) -> None:
         samples = mono_int16(pcm)
         with self._lock:
             self._ensure_open()
@@ -104,6 +104,10 @@ class MuseTalkSession:
         frame_audio = audio[index * self.samples_per_frame : (index + 1) * self.samples_per_frame]
         return AvatarFrame(image=self._output(image), audio=frame_audio, speaking=True)
 
+    def speech_ready(self) -> bool:
+        with self._lock:
+            return not self._held and self._next_speech() is not None
+
     def queued_frames(self) -> int:
         with self._lock:
             return sum(u.samples // self.samples_per_frame - u.shown for u in self._utterances)
@@ -137,9 +141,7 @@ class MuseTalkSession:
             return head if head.shown < min(ready, whole) else None
         return None
 
-    def _tokens(
-        self, utterance: _Utterance, index: int, audio: np.ndarray, ended: bool, deadline: float
-    ) -> torch.Tensor:
+    def _tokens(self, utterance: _Utterance, index: int, audio: Pcm, ended: bool, deadline: float) -> torch.Tensor:
         """Frame `index`'s audio tokens, computing them (and those of the frames queued after it) if needed."""
         if index not in utterance.features:
             window = plan_window(index, available_16k(len(audio), self.sample_rate), ended)
@@ -150,7 +152,7 @@ class MuseTalkSession:
             utterance.features = dict(zip(window.frames, frame_windows(hidden, window), strict=True))
         return utterance.features.pop(index)
 
-    def _output(self, image: torch.Tensor) -> Any:
+    def _output(self, image: torch.Tensor) -> FrameImage:
         """CUDA frames stay on the GPU for NVENC; CPU frames become numpy arrays (no copy) for x264."""
         return image.numpy() if image.device.type == "cpu" else image
 

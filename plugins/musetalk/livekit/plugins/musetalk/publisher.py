@@ -1,8 +1,8 @@
-"""The avatar's renderer: pack, engine, media clock and the published avatar tracks.
+"""The avatar's publisher: pack, engine, media clock and the published avatar tracks.
 
 Shared by both ways of running an avatar: in the agent's own job
 (`AvatarSession`, in-process mode) and in a separate render worker that gets
-the agent's speech over a data stream (remote mode). Whoever owns the renderer
+the agent's speech over a data stream (remote mode). Whoever owns the publisher
 feeds its pacer with speech and listens to its playback events.
 """
 
@@ -10,61 +10,29 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import cv2
 from livekit import rtc
 from livekit.agents import utils
 
 from .encoders import EncoderOptions, create_encoder
-from .engine_choice import EngineChoice, resolve_engine
-from .engines.base import MAX_VIDEO_FPS, MAX_VIDEO_SIZE, MIN_VIDEO_SIZE, LipSyncEngine, VideoSpec
+from .engines import LipSyncEngine, PreparedAvatar, resolve_engine
 from .errors import AvatarPackError
 from .log import logger
 from .metrics import SESSIONS_ACTIVE, SESSIONS_STARTED
+from .options import DEFAULT_AVATAR, AvatarOptions
 from .pacer import AvatarPacer
 from .packs import AvatarPack, load_pack
+from .types import VideoSpec
 from .video_sinks import EncodedVideoSink, RawVideoSink, VideoSink
 
-VideoEncoderChoice = Literal["auto", "x264", "nvenc", "raw"]
-DEFAULT_PACK = "default"
 AUDIO_TRACK_NAME = "avatar_audio"
 VIDEO_TRACK_NAME = "avatar_video"
 
 
-@dataclass(frozen=True)
-class AvatarSessionOptions:
-    avatar: str = DEFAULT_PACK
-    engine: EngineChoice = "auto"
-    video_encoder: VideoEncoderChoice = "auto"
-    width: int | None = None
-    height: int | None = None
-    fps: int | None = None
-    idle_fps: int | None = None
-    """Frames per second published while the avatar is silent (None: all of them). Rounded to a whole
-    fraction of `fps`; skipped idle frames are rendered (idle motion keeps its pace) but not encoded or sent."""
-    sample_rate: int = 24000
-    audio_queue_ms: int = 100
-    avatars_dir: Path | None = None
-    models_dir: Path | None = None
-
-    def __post_init__(self) -> None:
-        """The same bounds as a pack manifest's, so bad settings fail here, not in a running job."""
-        for name, size in (("width", self.width), ("height", self.height)):
-            if size is not None and not (MIN_VIDEO_SIZE <= size <= MAX_VIDEO_SIZE and size % 2 == 0):
-                raise ValueError(
-                    f"{name}={size}: the avatar's {name} must be even, {MIN_VIDEO_SIZE}–{MAX_VIDEO_SIZE} px"
-                )
-        if self.fps is not None and not 1 <= self.fps <= MAX_VIDEO_FPS:
-            raise ValueError(f"fps={self.fps}: the avatar's frame rate must be 1–{MAX_VIDEO_FPS}")
-        if self.idle_fps is not None and not 1 <= self.idle_fps <= (self.fps or MAX_VIDEO_FPS):
-            raise ValueError(f"idle_fps={self.idle_fps}: must be at least 1 and at most the frame rate")
-
-
-class AvatarRenderer:
-    def __init__(self, opts: AvatarSessionOptions) -> None:
+class AvatarPublisher:
+    def __init__(self, opts: AvatarOptions) -> None:
         self._opts = opts
         self.notices: list[str] = []
         self.pack: AvatarPack | None = None
@@ -83,9 +51,10 @@ class AvatarRenderer:
     async def start(self, room: rtc.Room) -> AvatarPacer:
         """Prepare the avatar, publish its tracks from `room`'s local participant and start the clock."""
         engine, self.engine_reason = await asyncio.to_thread(
-            resolve_engine, self._opts.engine, models_dir=self._opts.models_dir
+            resolve_engine, self._opts.engine, self._opts.engine_config
         )
-        pack, spec, prepared = await self._prepare_with_fallback(engine)
+        pack, prepared = await self._prepare_with_fallback(engine)
+        spec = prepared.spec
         lip_session = engine.new_session(prepared, sample_rate=self._opts.sample_rate)
         self._audio_source = rtc.AudioSource(self._opts.sample_rate, 1, queue_size_ms=self._opts.audio_queue_ms)
         self._video_sink = await asyncio.to_thread(self._open_video_sink, spec)
@@ -120,28 +89,28 @@ class AvatarRenderer:
         SESSIONS_STARTED.labels(engine=engine.name, encoder=self._video_sink_name()).inc()
         return self._pacer
 
-    async def _prepare_with_fallback(self, engine: LipSyncEngine) -> tuple[AvatarPack, VideoSpec, Any]:
+    async def _prepare_with_fallback(self, engine: LipSyncEngine[Any]) -> tuple[AvatarPack, PreparedAvatar[Any]]:
         """The requested pack prepared for `engine`; a broken or unknown one falls back to the default pack."""
         try:
             return await self._prepare(engine, self._opts.avatar)
         except AvatarPackError as e:
-            if self._opts.avatar == DEFAULT_PACK:
+            if self._opts.avatar == DEFAULT_AVATAR:
                 raise
-            notice = f"{e}; using the {DEFAULT_PACK!r} avatar"
+            notice = f"{e}; using the {DEFAULT_AVATAR!r} avatar"
             logger.warning(notice)
             self.notices.append(notice)
-        return await self._prepare(engine, DEFAULT_PACK)
+        return await self._prepare(engine, DEFAULT_AVATAR)
 
-    async def _prepare(self, engine: LipSyncEngine, pack_id: str) -> tuple[AvatarPack, VideoSpec, Any]:
+    async def _prepare(self, engine: LipSyncEngine[Any], pack_id: str) -> tuple[AvatarPack, PreparedAvatar[Any]]:
         pack = load_pack(pack_id, self._opts.avatars_dir)
         spec = VideoSpec(
             width=self._opts.width or pack.video_spec.width,
             height=self._opts.height or pack.video_spec.height,
             fps=self._opts.fps or pack.video_spec.fps,
         )
-        prepared = await asyncio.to_thread(engine.prepare, pack, spec)
+        prepared = await asyncio.to_thread(engine.prepare, pack, spec, cache_root=self._opts.cache_dir)
         self.pack = pack
-        return pack, spec, prepared
+        return pack, prepared
 
     def _video_sink_name(self) -> str:
         return self._video_sink.encoder.name if isinstance(self._video_sink, EncodedVideoSink) else "raw"
