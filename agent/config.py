@@ -25,11 +25,6 @@ SttProvider = Literal["faster-whisper", "google"]
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def read_env(name: str, default: str = "") -> str:
-    """The variable's value, stripped; `default` when it is unset or blank."""
-    return os.environ.get(name, "").strip() or default
-
-
 def _zero_is_none(value: int | None) -> int | None:
     return value or None
 
