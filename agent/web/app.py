@@ -60,9 +60,7 @@ def create_app(settings: WebSettings) -> FastAPI:
 
     @app.exception_handler(SessionLimitError)
     async def _too_many(_: Request, exc: SessionLimitError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after_s)}
-        )
+        return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after_s)})
 
     @app.exception_handler(aiohttp.ClientError)
     async def _livekit_unreachable(_: Request, exc: aiohttp.ClientError) -> JSONResponse:

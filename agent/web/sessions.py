@@ -4,8 +4,9 @@ Opening a session makes a join token whose room configuration creates the room a
 dispatches the avatar agent when the user joins (LiveKit ignores a token's room
 configuration for a room that already exists, so the room is not created beforehand).
 The room's metadata tags who opened it, so any instance of the API counts open
-sessions on the LiveKit server (per agent name: one service's limits are its own). Tokens not yet used are not counted: their short
-TTL bounds that. Ending a session needs a token the API gave out for that room.
+sessions on the LiveKit server (per agent name: one service's limits are its own).
+Tokens not yet used are not counted: their short TTL bounds that. Ending a session needs
+a token the API gave out for that room.
 """
 
 from __future__ import annotations
