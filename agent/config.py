@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, Self
 
 from livekit.agents import JobExecutorType
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from livekit.plugins.musetalk import (
     DEFAULT_AVATAR,
@@ -21,105 +24,112 @@ from livekit.plugins.musetalk import (
 VoiceProfile = Literal["auto", "offline", "cloud"]
 WorkerRole = Literal["voice", "render"]
 SttProvider = Literal["faster-whisper", "google"]
+EngineChoice = Literal["auto", "cpu", "musetalk"]
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def read_env(name: str, default: str = "") -> str:
-    """The variable's value, stripped; `default` when it is unset or blank."""
-    return os.environ.get(name, "").strip() or default
+def _zero_is_none(value: int | None) -> int | None:
+    return value or None
 
 
-def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
-    value = read_env(name, default)
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
-    return value
+ZeroMeansUnset = Annotated[int | None, AfterValidator(_zero_is_none)]
+"""A number where 0 (or no value) means "not set"."""
 
 
-def _size(value: str) -> tuple[int, int] | None:
-    """ "" → the avatar pack's size; "WxH" → that size."""
-    if not value:
-        return None
-    width, _, height = value.lower().partition("x")
-    if not (width.isdigit() and height.isdigit()):
-        raise ValueError(f"STREAMING_AVATAR_VIDEO_SIZE must look like 512x512, not {value!r}")
-    return int(width), int(height)
+class _StrippedEnvSource(EnvSettingsSource):
+    """The environment with values stripped; a blank value counts as unset."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        self.env_vars = {name: value.strip() for name, value in self.env_vars.items() if value and value.strip()}
 
 
-@dataclass(frozen=True)
-class WorkerSettings:
-    agent_name: str
-    voice_profile: VoiceProfile
-    avatars_dir: Path
-    stt_provider: SttProvider
-    whisper_model: str
-    gemini_model: str
-    capacity: int
-    load_threshold: float
-    num_idle_processes: int
-    http_port: int
-    scripted_extra_sentences: int
-    engine: str
-    models_dir: Path | None
-    cache_dir: Path | None
-    video_encoder: VideoEncoderChoice
-    video_size: tuple[int, int] | None
-    video_fps: int | None
-    video_idle_fps: int | None
-    job_executor: JobExecutorType
-    metrics_port: int | None
-    process_init_timeout: float
-    drain_timeout: int
-    role: WorkerRole
-    avatar_mode: AvatarMode
-    render_agent_name: str
-    render_join_timeout: float
+def _describe(error: ErrorDetails) -> str:
+    variable = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "missing":
+        return f"{variable} is not set"
+    reason = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]
+    return f"{variable}: {reason}, not {error['input']!r}" if variable else reason
+
+
+class EnvSettings(BaseSettings):
+    """Settings read from the environment only: each field names its variable as its alias."""
+
+    model_config = SettingsConfigDict(frozen=True, case_sensitive=True, hide_input_in_errors=True)
 
     @classmethod
-    def from_env(cls) -> WorkerSettings:
-        profile = _choice("STREAMING_AVATAR_VOICE_PROFILE", "auto", ("auto", "offline", "cloud"))
-        stt_provider = _choice("STREAMING_AVATAR_STT_PROVIDER", "faster-whisper", ("faster-whisper", "google"))
-        return cls(
-            agent_name=read_env("STREAMING_AVATAR_AGENT_NAME", "streaming-avatar"),
-            voice_profile=profile,  # type: ignore[arg-type]
-            avatars_dir=Path(read_env("STREAMING_AVATAR_AVATARS_DIR", str(REPO_ROOT / "avatars"))),
-            stt_provider=stt_provider,  # type: ignore[arg-type]
-            whisper_model=read_env("STREAMING_AVATAR_WHISPER_MODEL", "small"),
-            gemini_model=read_env("STREAMING_AVATAR_GEMINI_MODEL", "gemini-2.5-flash"),
-            capacity=int(read_env("STREAMING_AVATAR_CAPACITY", "8")),
-            load_threshold=float(read_env("STREAMING_AVATAR_LOAD_THRESHOLD", "0.99")),
-            num_idle_processes=int(read_env("STREAMING_AVATAR_IDLE_PROCESSES", "2")),
-            http_port=int(read_env("STREAMING_AVATAR_HTTP_PORT", "8081")),
-            scripted_extra_sentences=int(read_env("STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES", "0")),
-            engine=_choice("STREAMING_AVATAR_ENGINE", "auto", ("auto", "cpu", "musetalk")),
-            models_dir=Path(read_env("STREAMING_AVATAR_MUSETALK_DIR"))
-            if read_env("STREAMING_AVATAR_MUSETALK_DIR")
-            else None,
-            cache_dir=Path(read_env("STREAMING_AVATAR_CACHE_DIR")) if read_env("STREAMING_AVATAR_CACHE_DIR") else None,
-            video_encoder=_choice(  # type: ignore[arg-type]
-                "STREAMING_AVATAR_VIDEO_ENCODER", "auto", ("auto", "x264", "nvenc", "raw")
-            ),
-            video_size=_size(read_env("STREAMING_AVATAR_VIDEO_SIZE", "")),
-            video_fps=int(read_env("STREAMING_AVATAR_VIDEO_FPS", "0")) or None,
-            video_idle_fps=int(read_env("STREAMING_AVATAR_VIDEO_IDLE_FPS", "0")) or None,
-            job_executor=JobExecutorType(_choice("STREAMING_AVATAR_JOB_EXECUTOR", "process", ("process", "thread"))),
-            metrics_port=int(read_env("STREAMING_AVATAR_METRICS_PORT", "0")) or None,
-            process_init_timeout=float(read_env("STREAMING_AVATAR_PROCESS_INIT_TIMEOUT", "60")),
-            drain_timeout=int(read_env("STREAMING_AVATAR_DRAIN_TIMEOUT", "600")),
-            role=_choice("STREAMING_AVATAR_ROLE", "voice", ("voice", "render")),  # type: ignore[arg-type]
-            avatar_mode=_choice(  # type: ignore[arg-type]
-                "STREAMING_AVATAR_AVATAR_MODE", "in-process", ("in-process", "remote")
-            ),
-            render_agent_name=read_env("STREAMING_AVATAR_RENDER_AGENT_NAME", DEFAULT_RENDER_AGENT_NAME),
-            render_join_timeout=float(read_env("STREAMING_AVATAR_RENDER_JOIN_TIMEOUT", "10")),
-        )
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _StrippedEnvSource(settings_cls)
 
-    def __post_init__(self) -> None:
+    @classmethod
+    def from_env(cls) -> Self:
+        """The settings, or a ValueError naming each bad or missing variable."""
+        try:
+            return cls()
+        except ValidationError as e:
+            problems = "; ".join(_describe(error) for error in e.errors())
+            raise ValueError(f"{problems} (see README: 'Environment')") from None
+
+
+class WorkerSettings(EnvSettings):
+    agent_name: str = Field("streaming-avatar", validation_alias="STREAMING_AVATAR_AGENT_NAME")
+    voice_profile: VoiceProfile = Field("auto", validation_alias="STREAMING_AVATAR_VOICE_PROFILE")
+    avatars_dir: Path = Field(REPO_ROOT / "avatars", validation_alias="STREAMING_AVATAR_AVATARS_DIR")
+    stt_provider: SttProvider = Field("faster-whisper", validation_alias="STREAMING_AVATAR_STT_PROVIDER")
+    whisper_model: str = Field("small", validation_alias="STREAMING_AVATAR_WHISPER_MODEL")
+    gemini_model: str = Field("gemini-2.5-flash", validation_alias="STREAMING_AVATAR_GEMINI_MODEL")
+    capacity: int = Field(8, validation_alias="STREAMING_AVATAR_CAPACITY")
+    load_threshold: float = Field(0.99, validation_alias="STREAMING_AVATAR_LOAD_THRESHOLD")
+    num_idle_processes: int = Field(2, validation_alias="STREAMING_AVATAR_IDLE_PROCESSES")
+    http_port: int = Field(8081, validation_alias="STREAMING_AVATAR_HTTP_PORT")
+    scripted_extra_sentences: int = Field(0, validation_alias="STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES")
+    engine: EngineChoice = Field("auto", validation_alias="STREAMING_AVATAR_ENGINE")
+    models_dir: Path | None = Field(None, validation_alias="STREAMING_AVATAR_MUSETALK_DIR")
+    """None → the plugin's default."""
+    cache_dir: Path | None = Field(None, validation_alias="STREAMING_AVATAR_CACHE_DIR")
+    """None → the plugin's default."""
+    video_encoder: VideoEncoderChoice = Field("auto", validation_alias="STREAMING_AVATAR_VIDEO_ENCODER")
+    video_size: Annotated[tuple[int, int] | None, NoDecode] = Field(
+        None, validation_alias="STREAMING_AVATAR_VIDEO_SIZE"
+    )
+    """None → the avatar pack's size."""
+    video_fps: ZeroMeansUnset = Field(None, validation_alias="STREAMING_AVATAR_VIDEO_FPS")
+    video_idle_fps: ZeroMeansUnset = Field(None, validation_alias="STREAMING_AVATAR_VIDEO_IDLE_FPS")
+    job_executor: JobExecutorType = Field(JobExecutorType.PROCESS, validation_alias="STREAMING_AVATAR_JOB_EXECUTOR")
+    metrics_port: ZeroMeansUnset = Field(None, validation_alias="STREAMING_AVATAR_METRICS_PORT")
+    process_init_timeout: float = Field(60, validation_alias="STREAMING_AVATAR_PROCESS_INIT_TIMEOUT")
+    drain_timeout: int = Field(600, validation_alias="STREAMING_AVATAR_DRAIN_TIMEOUT")
+    role: WorkerRole = Field("voice", validation_alias="STREAMING_AVATAR_ROLE")
+    avatar_mode: AvatarMode = Field("in-process", validation_alias="STREAMING_AVATAR_AVATAR_MODE")
+    render_agent_name: str = Field(DEFAULT_RENDER_AGENT_NAME, validation_alias="STREAMING_AVATAR_RENDER_AGENT_NAME")
+    render_join_timeout: float = Field(10, validation_alias="STREAMING_AVATAR_RENDER_JOIN_TIMEOUT")
+
+    @field_validator("video_size", mode="before")
+    @classmethod
+    def _parse_size(cls, value: object) -> object:
+        """ "WxH" → (W, H)."""
+        if not isinstance(value, str):
+            return value
+        width, _, height = value.lower().partition("x")
+        if not (width.isdigit() and height.isdigit()):
+            raise ValueError("must look like 512x512")
+        return int(width), int(height)
+
+    @model_validator(mode="after")
+    def _check_video(self) -> Self:
         """Avatar settings are checked when the worker starts, with the plugin's own rules."""
         try:
             self.avatar_options()
         except ValueError as e:
             raise ValueError(f"STREAMING_AVATAR_VIDEO_SIZE / _FPS / _IDLE_FPS: {e}") from None
+        return self
 
     def avatar_options(self, avatar: str = DEFAULT_AVATAR) -> AvatarOptions:
         """The plugin's options for a session with `avatar`, from these settings."""

@@ -39,7 +39,9 @@ in <code>web/</code>). The API is up: <a href="/docs">/docs</a>.</p>"""
 def create_app(settings: WebSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with api.LiveKitAPI(settings.livekit_url, settings.api_key, settings.api_secret) as lkapi:
+        async with api.LiveKitAPI(
+            settings.livekit_url, settings.api_key, settings.api_secret.get_secret_value()
+        ) as lkapi:
             app.state.rooms = SessionRooms(settings, lkapi)
             yield
 
@@ -58,9 +60,7 @@ def create_app(settings: WebSettings) -> FastAPI:
 
     @app.exception_handler(SessionLimitError)
     async def _too_many(_: Request, exc: SessionLimitError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after_s)}
-        )
+        return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after_s)})
 
     @app.exception_handler(aiohttp.ClientError)
     async def _livekit_unreachable(_: Request, exc: aiohttp.ClientError) -> JSONResponse:
@@ -84,7 +84,8 @@ def create_app(settings: WebSettings) -> FastAPI:
     def require_access_key(x_api_key: Annotated[str | None, Header()] = None) -> None:
         if settings.access_key is None:
             return
-        if x_api_key is None or not hmac.compare_digest(x_api_key.encode(), settings.access_key.encode()):
+        expected = settings.access_key.get_secret_value().encode()
+        if x_api_key is None or not hmac.compare_digest(x_api_key.encode(), expected):
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "this server needs an API key in the X-API-Key header")
 
     @app.get("/healthz", tags=["ops"])

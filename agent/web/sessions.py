@@ -4,8 +4,9 @@ Opening a session makes a join token whose room configuration creates the room a
 dispatches the avatar agent when the user joins (LiveKit ignores a token's room
 configuration for a room that already exists, so the room is not created beforehand).
 The room's metadata tags who opened it, so any instance of the API counts open
-sessions on the LiveKit server (per agent name: one service's limits are its own). Tokens not yet used are not counted: their short
-TTL bounds that. Ending a session needs a token the API gave out for that room.
+sessions on the LiveKit server (per agent name: one service's limits are its own).
+Tokens not yet used are not counted: their short TTL bounds that. Ending a session needs
+a token the API gave out for that room.
 """
 
 from __future__ import annotations
@@ -56,11 +57,14 @@ class SessionRooms:
     def __init__(self, settings: WebSettings, lkapi: api.LiveKitAPI) -> None:
         self._settings = settings
         self._lkapi = lkapi
-        self._verifier = api.TokenVerifier(settings.api_key, settings.api_secret, leeway=OWNER_TOKEN_LEEWAY)
+        self._verifier = api.TokenVerifier(
+            settings.api_key, settings.api_secret.get_secret_value(), leeway=OWNER_TOKEN_LEEWAY
+        )
 
     def _client_tag(self, address: str) -> str:
         """A keyed hash of the client's address: countable in room metadata without storing the address."""
-        return hmac.new(self._settings.api_secret.encode(), address.encode(), hashlib.sha256).hexdigest()[:16]
+        key = self._settings.api_secret.get_secret_value().encode()
+        return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()[:16]
 
     async def open(
         self,
@@ -78,7 +82,7 @@ class SessionRooms:
         identity = "user-" + secrets.token_hex(6)
         ttl = dt.timedelta(seconds=self._settings.token_ttl_s)
         token = (
-            api.AccessToken(self._settings.api_key, self._settings.api_secret)
+            api.AccessToken(self._settings.api_key, self._settings.api_secret.get_secret_value())
             .with_identity(identity)
             .with_name(participant_name or "You")
             .with_metadata(participant_metadata or "")
