@@ -10,8 +10,6 @@ from __future__ import annotations
 import faster_whisper as whisper_library
 from livekit.plugins import faster_whisper
 
-from livekit.plugins.faster_whisper.models import is_local_model
-
 DOWNLOAD_HINT = (
     "Run `python -m agent download-files` once with network access, or set "
     "STREAMING_AVATAR_WHISPER_MODEL to a local CTranslate2 Whisper model directory."
@@ -37,7 +35,9 @@ def load_whisper_model(model: str) -> str:
 
     Raises ModelNotFoundError (with what to do) when the model is missing or does not load.
     """
-    model_dir = faster_whisper.resolve_model_dir(model) if is_local_model(model) else _cached_model_dir(model)
+    model_dir = (
+        faster_whisper.resolve_model_dir(model) if faster_whisper.is_local_model(model) else _cached_model_dir(model)
+    )
     try:
         faster_whisper.load_model(model_dir)
     except (RuntimeError, OSError, ValueError) as e:

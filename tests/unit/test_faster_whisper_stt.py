@@ -79,7 +79,7 @@ def assert_final_transcript(event: stt.SpeechEvent, duration: float) -> stt.Spee
     assert len(event.alternatives) == 1
     data = event.alternatives[0]
     assert isinstance(data.text, str) and data.text
-    assert data.language in faster_whisper.stt.WHISPER_LANGUAGES
+    assert data.language in faster_whisper.WHISPER_LANGUAGES
     assert 0.0 < data.confidence <= 1.0
     assert 0.0 <= data.start_time < data.end_time <= duration + 1e-6
     return data
@@ -200,7 +200,7 @@ def transcribed_seconds(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     original = fw_lib.WhisperModel.transcribe
 
     def spy(self: fw_lib.WhisperModel, audio: np.ndarray, **kwargs: Any) -> Any:
-        durations.append(len(audio) / faster_whisper.stt.SAMPLE_RATE)
+        durations.append(len(audio) / faster_whisper.SAMPLE_RATE)
         return original(self, audio, **kwargs)
 
     monkeypatch.setattr(fw_lib.WhisperModel, "transcribe", spy)
@@ -278,7 +278,7 @@ async def test_missing_local_model_is_a_clear_error(tmp_path: Path, no_network: 
         await engine.recognize(frames(np.zeros(1600, dtype=np.int16), 16000))
 
     assert str(missing) in str(raised.value)
-    assert "python -m agent download-files" in str(raised.value)
+    assert "download-files" in str(raised.value)
     assert not raised.value.retryable
     assert [e.recoverable for e in errors] == [False]
 
@@ -304,7 +304,7 @@ def test_named_model_offline_uses_only_the_local_cache(monkeypatch: pytest.Monke
     with pytest.raises(faster_whisper.ModelNotFoundError, match="HF_HUB_OFFLINE") as raised:
         faster_whisper.load_model("small", device="cpu")
 
-    assert "python -m agent download-files" in str(raised.value)
+    assert "download-files" in str(raised.value)
     assert [(r["repo_id"], r["local_files_only"]) for r in requests] == [("Systran/faster-whisper-small", True)]
 
 

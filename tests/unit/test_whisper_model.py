@@ -53,7 +53,7 @@ def test_an_unknown_model_name_lists_the_known_ones(no_download: None) -> None:
 def test_download_files_fetches_the_registered_models(monkeypatch: pytest.MonkeyPatch) -> None:
     fetched: list[str] = []
     monkeypatch.setattr(faster_whisper, "download_model", lambda model: fetched.append(model) or Path("/cache"))
-    [plugin] = [p for p in Plugin.registered_plugins if isinstance(p, faster_whisper.FasterWhisperPlugin)]
+    [plugin] = [p for p in Plugin.registered_plugins if p.package == faster_whisper.__name__]
     monkeypatch.setattr(plugin, "models_to_download", [])
 
     plugin.download_files()
@@ -61,4 +61,4 @@ def test_download_files_fetches_the_registered_models(monkeypatch: pytest.Monkey
     faster_whisper.register_model_download("medium")
     plugin.download_files()
 
-    assert fetched == [faster_whisper.models.DEFAULT_MODEL, "medium"]
+    assert fetched == [faster_whisper.DEFAULT_MODEL, "medium"]

@@ -3,16 +3,20 @@
 from livekit.agents import Plugin
 
 from .log import logger
-from .models import DEFAULT_MODEL, ModelNotFoundError, download_model, load_model, resolve_model_dir
-from .stt import STT, STTOptions, to_whisper_audio, whisper_language
+from .models import DEFAULT_MODEL, ModelNotFoundError, download_model, is_local_model, load_model, resolve_model_dir
+from .stt import SAMPLE_RATE, STT, WHISPER_LANGUAGES, STTOptions, to_whisper_audio, whisper_language
 from .version import __version__
 
 __all__ = [
+    "DEFAULT_MODEL",
+    "SAMPLE_RATE",
     "STT",
+    "WHISPER_LANGUAGES",
     "ModelNotFoundError",
     "STTOptions",
     "__version__",
     "download_model",
+    "is_local_model",
     "load_model",
     "register_model_download",
     "resolve_model_dir",

@@ -23,7 +23,6 @@ from .log import logger
 Device = Literal["auto", "cuda", "cpu"]
 
 DEFAULT_MODEL = "small"
-DOWNLOAD_HINT = "python -m agent download-files"
 _REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
 _TRUTHY = {"1", "on", "yes", "true"}
 
@@ -59,20 +58,24 @@ def _hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUTHY
 
 
+def _fetch_hint(model: str) -> str:
+    return f"call register_model_download({model!r}) and run your agent's `download-files` command"
+
+
 def _local_model_dir(model: str) -> str:
     path = Path(model).expanduser().resolve()
     if not path.is_dir():
         raise ModelNotFoundError(
             f"faster-whisper model directory {str(path)!r} does not exist. Point the STT at a "
-            "CTranslate2 Whisper model directory, or use a model name such as 'small' and run "
-            f"`{DOWNLOAD_HINT}` once to fetch it."
+            f"CTranslate2 Whisper model directory, or use a model name such as 'small': {_fetch_hint('small')} "
+            "once to fetch it."
         )
     missing = [name for name in _REQUIRED_FILES if not (path / name).is_file()]
     if missing:
         raise ModelNotFoundError(
             f"faster-whisper model directory {str(path)!r} is incomplete (missing "
-            f"{', '.join(missing)}). Re-download or re-convert the model; `{DOWNLOAD_HINT}` "
-            "fetches the named models."
+            f"{', '.join(missing)}). Re-download or re-convert the model; your agent's `download-files` "
+            "command fetches the named models given to register_model_download()."
         )
     return str(path)
 
@@ -94,8 +97,8 @@ def _named_model_dir(model: str) -> str:
     except Exception as e:
         where = "in the local Hugging Face cache (HF_HUB_OFFLINE=1)" if offline else "for download"
         raise ModelNotFoundError(
-            f"faster-whisper model {model!r} is not available {where}: {e}. Run "
-            f"`{DOWNLOAD_HINT}` with network access to fetch it."
+            f"faster-whisper model {model!r} is not available {where}: {e}. To fetch it, "
+            f"{_fetch_hint(model)} with network access."
         ) from e
 
 

@@ -19,8 +19,10 @@ import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Never
 
 import numpy as np
+import numpy.typing as npt
 from livekit import rtc
 from livekit.agents import (
     DEFAULT_API_CONNECT_OPTIONS,
@@ -80,7 +82,7 @@ class STTOptions:
     """faster-whisper's own VAD; off because the StreamAdapter's VAD already cut the audio."""
 
 
-class STT(stt.STT):
+class STT(stt.STT[Never]):
     def __init__(
         self,
         *,
@@ -215,13 +217,13 @@ class STT(stt.STT):
         return stt.SpeechEvent(type=stt.SpeechEventType.FINAL_TRANSCRIPT, alternatives=[data])
 
 
-def to_whisper_audio(buffer: utils.AudioBuffer) -> np.ndarray:
+def to_whisper_audio(buffer: utils.AudioBuffer) -> npt.NDArray[np.float32]:
     """Any AudioFrame(s) → 16 kHz mono float32 in [-1, 1], as Whisper expects."""
     if isinstance(buffer, list) and not buffer:
         return np.zeros(0, dtype=np.float32)
     frame = utils.merge_frames(buffer)
     samples = np.frombuffer(frame.data, dtype=np.int16).reshape(-1, frame.num_channels)
-    mono = samples.mean(axis=1).round().astype(np.int16)
+    mono: npt.NDArray[np.int16] = samples.mean(axis=1).round().astype(np.int16)
     if frame.sample_rate != SAMPLE_RATE and len(mono):
         resampler = rtc.AudioResampler(frame.sample_rate, SAMPLE_RATE, quality=rtc.AudioResamplerQuality.HIGH)
         source = rtc.AudioFrame(mono.tobytes(), frame.sample_rate, 1, len(mono))
