@@ -28,6 +28,7 @@ from .engines import (
     download_engine_files,
     engine_names,
     load_engine,
+    prepare_avatar,
     prewarm_engine,
     register_engine,
 )
@@ -54,7 +55,7 @@ from .packs import (
 )
 from .remote import DEFAULT_RENDER_AGENT_NAME, RenderRequest
 from .remote_render import RemoteAvatarRenderer
-from .types import AvatarFrame, FrameImage, ProgressCallback, VideoSpec
+from .types import AvatarFrame, FrameImage, Pcm, ProgressCallback, VideoSpec
 from .version import __version__
 
 __all__ = [
@@ -80,6 +81,7 @@ __all__ = [
     "LipSyncSession",
     "MuseTalkPluginError",
     "PackManifest",
+    "Pcm",
     "PreparedAvatar",
     "ProgressCallback",
     "RemoteAvatarRenderer",
@@ -94,6 +96,7 @@ __all__ = [
     "list_packs",
     "load_engine",
     "load_pack",
+    "prepare_avatar",
     "prewarm_engine",
     "register_download",
     "register_engine",

@@ -1,7 +1,7 @@
 """Lip-sync engines. The built-in ones are registered here; see `registry.py` to add another."""
 
 from . import cpu, musetalk
-from .base import LipSyncEngine, LipSyncSession, PreparedAvatar
+from .base import LipSyncEngine, LipSyncSession, PreparedAvatar, prepare_avatar
 from .registry import (
     Availability,
     EngineConfig,
@@ -29,6 +29,7 @@ __all__ = [
     "download_engine_files",
     "engine_names",
     "load_engine",
+    "prepare_avatar",
     "prewarm_engine",
     "register_engine",
     "resolve_engine",
