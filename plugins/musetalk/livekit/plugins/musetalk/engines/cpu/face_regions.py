@@ -7,13 +7,15 @@ import numpy as np
 
 def smoothstep(t: np.ndarray) -> np.ndarray:
     t = np.clip(t, 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
+    eased: np.ndarray = t * t * (3.0 - 2.0 * t)
+    return eased
 
 
 def curve_at(xs: np.ndarray, curve: np.ndarray) -> np.ndarray:
     """y of a left→right polyline (n, 2) at each x, held constant beyond its ends."""
     order = np.argsort(curve[:, 0])
-    return np.interp(xs, curve[order, 0], curve[order, 1])
+    ys: np.ndarray = np.interp(xs, curve[order, 0], curve[order, 1])
+    return ys
 
 
 def clip_box(box: tuple[float, float, float, float], width: int, height: int) -> tuple[int, int, int, int]:

@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import torch
 
 from .config import (
@@ -127,7 +128,7 @@ def resample_to_16k(pcm: np.ndarray, sample_rate: int, start: int, end: int) -> 
     they overlap. Linear interpolation after a box low-pass when downsampling:
     plenty for whisper's 80 mel bands up to 8 kHz.
     """
-    signal = pcm.astype(np.float32) / 32768.0
+    signal: npt.NDArray[np.float32] = pcm.astype(np.float32) / 32768.0
     if sample_rate == SAMPLE_RATE:
         return signal[start:end]
     ratio = sample_rate / SAMPLE_RATE

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from ...landmarks import FACE_OVAL
 from .blend import Box
@@ -40,7 +41,9 @@ def _skin_dilation_kernel() -> np.ndarray:
     size = SKIN_DILATE_CONE_ROWS + SKIN_DILATE_TAIL_ROWS
     rows, columns = np.mgrid[:size, :size]
     first_row, widest = SKIN_DILATE_CONE_ROWS // 2, SKIN_DILATE_CONE_ROWS - 1 - SKIN_DILATE_CONE_ROWS // 2
-    return (np.abs(columns - size // 2) <= np.minimum(rows - first_row, widest)).astype(np.uint8)
+    in_cone = np.abs(columns - size // 2) <= np.minimum(rows - first_row, widest)
+    kernel: npt.NDArray[np.uint8] = in_cone.astype(np.uint8)
+    return kernel
 
 
 SKIN_DILATION = _skin_dilation_kernel()

@@ -83,7 +83,7 @@ class AttentionRefinement(nn.Module):
         self.bn_atten = nn.BatchNorm2d(out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        feat = self.conv(x)
+        feat: torch.Tensor = self.conv(x)
         return feat * torch.sigmoid(self.bn_atten(self.conv_atten(_global_average(feat))))
 
 
@@ -114,7 +114,7 @@ class FeatureFusion(nn.Module):
         self.conv2 = nn.Conv2d(out_channels // 4, out_channels, 1, bias=False)
 
     def forward(self, spatial: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        feat = self.convblk(torch.cat([spatial, context], dim=1))
+        feat: torch.Tensor = self.convblk(torch.cat([spatial, context], dim=1))
         attention = torch.sigmoid(self.conv2(F.relu(self.conv1(_global_average(feat)))))
         return feat * (1 + attention)
 
@@ -126,7 +126,8 @@ class OutputHead(nn.Module):
         self.conv_out = nn.Conv2d(mid_channels, classes, 1, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv_out(self.conv(x))
+        logits: torch.Tensor = self.conv_out(self.conv(x))
+        return logits
 
 
 class BiSeNet(nn.Module):
@@ -153,4 +154,5 @@ def parse_face(net: BiSeNet, image: np.ndarray) -> np.ndarray:
     pixels = torch.from_numpy(resized).to(parameter.device).permute(2, 0, 1)[None].to(parameter.dtype) / 255
     mean = torch.tensor(PARSE_MEAN, device=parameter.device, dtype=parameter.dtype)[:, None, None]
     std = torch.tensor(PARSE_STD, device=parameter.device, dtype=parameter.dtype)[:, None, None]
-    return net((pixels - mean) / std)[0].argmax(0).to(torch.uint8).cpu().numpy()
+    logits: torch.Tensor = net((pixels - mean) / std)
+    return logits[0].argmax(0).to(torch.uint8).cpu().numpy()
