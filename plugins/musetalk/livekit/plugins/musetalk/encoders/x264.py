@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import cast
 
 import av
 import cv2
@@ -38,7 +37,8 @@ class X264Encoder(EncoderState):
                 f"x264 expects a uint8 RGB array of shape {expected_shape}, got {frame.dtype} {frame.shape}"
             )
         # cv2 is ~6x faster than PyAV's swscale here (0.11 vs 0.66 ms at 512x512); both are BT.601 limited range.
-        yuv = av.VideoFrame.from_ndarray(cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
+        i420 = np.asarray(cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)  # uint8 in, uint8 out: no copy
+        yuv = av.VideoFrame.from_ndarray(i420, format="yuv420p")
         yuv.pts = self._frame_index
         if self._keyframe_requested:
             yuv.pict_type = PictureType.I
@@ -83,7 +83,7 @@ class X264Encoder(EncoderState):
 
 
 def _open_codec(options: EncoderOptions) -> VideoCodecContext:
-    codec = cast(VideoCodecContext, av.CodecContext.create("libx264", "w"))
+    codec = av.CodecContext.create("libx264", "w")
     frame_rate = Fraction(options.fps).limit_denominator(1001)
     codec.width = options.width
     codec.height = options.height

@@ -71,8 +71,8 @@ class Renderer:
     def render(self, pose: FacePose) -> np.ndarray:
         rig = self._rig
         roll = np.sin(np.radians(pose.head.roll_degrees))
-        dx = cv2.addWeighted(self._head_y, -roll, rig.head_weight, pose.head.dx, 0.0)
-        dy = cv2.addWeighted(self._head_x, roll, rig.head_weight, pose.head.dy, 0.0)
+        dx: np.ndarray = cv2.addWeighted(self._head_y, -roll, rig.head_weight, pose.head.dx, 0.0)
+        dy: np.ndarray = cv2.addWeighted(self._head_x, roll, rig.head_weight, pose.head.dy, 0.0)
         jaw, lift, spread, pout, flatten = self._mouth_motion(pose.mouth)
         if not pose.mouth.closed:
             m = self._mouth
@@ -174,4 +174,5 @@ def _eyelid_drop(eye: EyeRig, blink: float) -> np.ndarray:
     """Downward displacement that slides the upper lid (and the skin above it) over the unchanged eye."""
     lid_travel = (blink * eye.opening)[None, :]
     covered = np.clip(lid_travel - eye.below_upper_lid + 0.5, 0.0, 1.0)
-    return lid_travel * eye.lid_follow * covered * eye.lower_lid_limit
+    drop: np.ndarray = lid_travel * eye.lid_follow * covered * eye.lower_lid_limit
+    return drop

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -74,7 +75,7 @@ class FaceRig:
     eyes: tuple[EyeRig, EyeRig]
 
     def save(self, directory: Path) -> None:
-        arrays = {f.name: np.asarray(getattr(self, f.name)) for f in fields(self) if f.name != "eyes"}
+        arrays: dict[str, Any] = {f.name: np.asarray(getattr(self, f.name)) for f in fields(self) if f.name != "eyes"}
         for index, eye in enumerate(self.eyes):
             arrays |= {f"eye{index}_{f.name}": getattr(eye, f.name) for f in fields(EyeRig)}
         np.savez(directory / RIG_FILE, **arrays)
@@ -82,10 +83,11 @@ class FaceRig:
     @classmethod
     def load(cls, directory: Path) -> FaceRig:
         """Raises CorruptCacheError (from read_npz) when the file is damaged or incomplete."""
-        arrays = read_npz(directory / RIG_FILE)
+        # Any: the arrays fill the dataclass by name; face_width comes back as a 0-d array, made a float below.
+        arrays: dict[str, Any] = read_npz(directory / RIG_FILE)
         try:
-            eyes = tuple(EyeRig(**{f.name: arrays.pop(f"eye{i}_{f.name}") for f in fields(EyeRig)}) for i in (0, 1))
-            rig = cls(**arrays, eyes=eyes)  # type: ignore[arg-type]
+            first, second = (EyeRig(**{f.name: arrays.pop(f"eye{i}_{f.name}") for f in fields(EyeRig)}) for i in (0, 1))
+            rig = cls(**arrays, eyes=(first, second))
         except (KeyError, TypeError) as exc:
             raise CorruptCacheError(f"{RIG_FILE} misses or has unknown arrays: {exc}") from exc
         rig.face_width = float(rig.face_width)
@@ -144,6 +146,10 @@ def build_rig(image: np.ndarray, landmarks: FaceLandmarks, spec: VideoSpec) -> F
     )
     head_box, head_weight = _head_region(points, face_width, width, height, mouth_box)
     line_lens = opening_profile((lip_line[:, 0] - centre_x) / half_width)
+    first_eye, second_eye = (
+        _eye_rig(points, upper, lower, width, height)
+        for upper, lower in zip(EYE_UPPER_LIDS, EYE_LOWER_LIDS, strict=True)
+    )
     return FaceRig(
         base=base,
         landmarks=points,
@@ -164,16 +170,14 @@ def build_rig(image: np.ndarray, landmarks: FaceLandmarks, spec: VideoSpec) -> F
         lower_teeth_alpha=lower_alpha,
         cavity_rgb=(lip_rgb * 0.28).astype(np.float32),
         tongue_rgb=(0.55 * lip_rgb + 0.45 * np.array([185.0, 92.0, 96.0])).astype(np.float32) * 0.95,
-        eyes=tuple(
-            _eye_rig(points, upper, lower, width, height)
-            for upper, lower in zip(EYE_UPPER_LIDS, EYE_LOWER_LIDS, strict=True)
-        ),
+        eyes=(first_eye, second_eye),
     )
 
 
 def opening_profile(u: np.ndarray) -> np.ndarray:
     """How far the lips part across the mouth: 1 at the centre (u=0), 0 at the corners (|u|=1)."""
-    return np.clip(1.0 - u * u, 0.0, 1.0) ** 0.85
+    profile: np.ndarray = np.clip(1.0 - u * u, 0.0, 1.0) ** 0.85
+    return profile
 
 
 def _close_lips(
@@ -278,7 +282,7 @@ def _head_region(
     """The head (face oval grown to take in hair and ears), feathered so motion fades out at its edge."""
     oval = points[FACE_OVAL]
     (cx, cy), (half_w, half_h) = oval.mean(axis=0), (oval.max(axis=0) - oval.min(axis=0)) / 2
-    mask = np.zeros((height, width), np.float32)
+    mask: np.ndarray = np.zeros((height, width), np.float32)
     axes = (round(half_w * 1.25), round(half_h * 1.3))
     cv2.ellipse(mask, (round(cx), round(cy - 0.12 * half_h)), axes, 0, 0, 360, 1.0, -1)
     sigma = 0.12 * face_width
