@@ -24,6 +24,8 @@ from .prepare import AvatarMaterial
 class FixedTimeEmbedding(nn.Module):
     """Stands in for the UNet's time embedding: MuseTalk always runs at timestep 0, so it is computed once."""
 
+    embedding: torch.Tensor  # a buffer, registered in __init__
+
     def __init__(self, embedding: torch.Tensor) -> None:
         super().__init__()
         self.register_buffer("embedding", embedding, persistent=False)
@@ -96,7 +98,7 @@ class MuseTalkRunner:
         """One UNet step at t=0 and the VAE decode: (B, 8, 32, 32) + (B, 50, D) → (B, 3, 256, 256) in [0, 1]."""
         tokens = audio.to(self.dtype) + self._positions
         predicted = self.models.unet(latents, self._timestep, encoder_hidden_states=tokens).sample
-        decoded = self.models.vae.decode(predicted / VAE_SCALING_FACTOR).sample
+        decoded: torch.Tensor = self.models.vae.decode(predicted / VAE_SCALING_FACTOR).sample
         return (decoded / 2 + 0.5).clamp(0, 1)
 
     @torch.inference_mode()
@@ -111,8 +113,14 @@ class MuseTalkRunner:
             audio = torch.stack([items[i].audio for i in todo]).to(self.device)
             for face, i in zip(self.faces(latents, audio), todo, strict=True):
                 avatar, frame = items[i].avatar, items[i].frame
-                results[i] = paste_face(avatar.frames[frame], face, avatar.boxes[frame], avatar.masks[frame])
-        return results  # type: ignore[return-value]
+                box, mask = avatar.boxes[frame], avatar.masks[frame]
+                if box is None or mask is None:
+                    raise RuntimeError(f"frame {frame} has no face box or mask, yet was sent to the models")
+                results[i] = paste_face(avatar.frames[frame], face, box, mask)
+        rendered = [result for result in results if result is not None]
+        if len(rendered) != len(results):
+            raise RuntimeError("a frame of the batch was left unrendered")
+        return rendered
 
     def _fix_timestep(self) -> None:
         unet = self.models.unet
@@ -121,4 +129,5 @@ class MuseTalkRunner:
         with torch.inference_mode():
             sample = torch.zeros(1, device=self.device, dtype=self.dtype)
             embedding = unet.time_embedding(unet.get_time_embed(sample=sample, timestep=self._timestep))
-        unet.time_embedding = FixedTimeEmbedding(embedding.clone())
+        # diffusers types the attribute as its TimestepEmbedding; the UNet only calls it as a module.
+        unet.time_embedding = FixedTimeEmbedding(embedding.clone())  # type: ignore[assignment]

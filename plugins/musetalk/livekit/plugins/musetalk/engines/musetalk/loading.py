@@ -13,9 +13,13 @@ import pickle
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
-from diffusers import AutoencoderKL, UNet2DConditionModel
+
+# From their defining modules: type checkers resolve diffusers' lazy top-level names to placeholder classes.
+from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
+from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
 from transformers import WhisperFeatureExtractor, WhisperModel
 from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
@@ -63,7 +67,7 @@ def require_files(models_dir: Path) -> None:
         )
 
 
-def load_unet_config(models_dir: Path) -> dict:
+def load_unet_config(models_dir: Path) -> dict[str, Any]:
     path = models_dir / UNET_CONFIG
     try:
         config = json.loads(path.read_text())
@@ -74,10 +78,11 @@ def load_unet_config(models_dir: Path) -> dict:
     return config
 
 
-def build_unet(config: dict, device: torch.device | str = "meta") -> UNet2DConditionModel:
+def build_unet(config: dict[str, Any], device: torch.device | str = "meta") -> UNet2DConditionModel:
     """The UNet with uninitialised (meta) or randomly initialised weights."""
     with torch.device(device):
-        return UNet2DConditionModel.from_config(config)
+        unet: UNet2DConditionModel = UNet2DConditionModel.from_config(config)  # diffusers returns it untyped
+        return unet
 
 
 def load_unet(models_dir: Path, device: torch.device, dtype: torch.dtype) -> UNet2DConditionModel:
@@ -120,7 +125,8 @@ def _assign_state_dict(
 
 def load_vae(models_dir: Path, device: torch.device, dtype: torch.dtype) -> AutoencoderKL:
     try:
-        return AutoencoderKL.from_pretrained(models_dir / VAE_DIR, torch_dtype=dtype).to(device).eval()
+        vae: AutoencoderKL = AutoencoderKL.from_pretrained(models_dir / VAE_DIR, torch_dtype=dtype).to(device).eval()
+        return vae
     except (OSError, ValueError, RuntimeError) as exc:
         raise EngineUnavailableError(f"cannot load the VAE from {models_dir / VAE_DIR}: {_first_line(exc)}") from exc
 

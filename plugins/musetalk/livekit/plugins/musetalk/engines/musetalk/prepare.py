@@ -15,7 +15,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from diffusers import AutoencoderKL
+
+# From its defining module: type checkers resolve diffusers' lazy top-level names to placeholder classes.
+from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
 
 from ...caches import CorruptCacheError, read_npz
 from .blend import Box
@@ -37,14 +39,18 @@ class AvatarMaterial:
     masks: np.ndarray  # (N, H, W) uint8 blend masks, zero outside the box
 
     def face_boxes(self) -> tuple[Box | None, ...]:
-        return tuple(None if tuple(box) == NO_FACE else tuple(int(v) for v in box) for box in self.boxes)
+        return tuple(
+            None if tuple(box) == NO_FACE else (int(box[0]), int(box[1]), int(box[2]), int(box[3]))
+            for box in self.boxes
+        )
 
     def cycle(self) -> tuple[int, ...]:
         return ping_pong(len(self.frames))
 
     def save(self, directory: Path) -> None:
-        arrays = {"frames": self.frames, "boxes": self.boxes, "latents": self.latents, "masks": self.masks}
-        np.savez(directory / MATERIAL_FILE, **arrays)
+        np.savez(
+            directory / MATERIAL_FILE, frames=self.frames, boxes=self.boxes, latents=self.latents, masks=self.masks
+        )
 
     @classmethod
     def load(cls, directory: Path) -> AvatarMaterial:
@@ -111,14 +117,20 @@ def prepare_material(
     boxes = [None if mesh is None else face_box(mesh, width, height) for mesh in meshes]
     masks = np.zeros((len(frames), height, width), np.uint8)
     latents = np.zeros((len(frames), 2 * LATENT_CHANNELS, LATENT_SIZE, LATENT_SIZE), np.float32)
-    with_face = [i for i, box in enumerate(boxes) if box is not None]
-    for i in with_face:
+    # A frame has a box only if it has a mesh; the mesh test narrows the types.
+    faces = [
+        (i, mesh, box)
+        for i, (mesh, box) in enumerate(zip(meshes, boxes, strict=True))
+        if mesh is not None and box is not None
+    ]
+    with_face = [i for i, _, _ in faces]
+    for i, mesh, box in faces:
         if face_parser is None:
-            masks[i] = jaw_mask(meshes[i], boxes[i], width, height)
+            masks[i] = jaw_mask(mesh, box, width, height)
         else:
-            masks[i] = parsed_jaw_mask(frames[i], boxes[i], face_parser)
+            masks[i] = parsed_jaw_mask(frames[i], box, face_parser)
     if with_face:
-        crops = np.stack([crop_face(frames[i], boxes[i]) for i in with_face])
+        crops = np.stack([crop_face(frames[i], box) for i, _, box in faces])
         latents[with_face] = encode_latents(vae, crops)
     return AvatarMaterial(
         frames=np.stack(frames),
