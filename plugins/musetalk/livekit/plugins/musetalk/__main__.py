@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from .caches import CACHE_DIR_ENV, cache_path
@@ -89,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run  # the subcommand's set_defaults(run=...)
     try:
-        return args.run(args)
+        return run(args)
     except (AvatarPackError, EngineUnavailableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

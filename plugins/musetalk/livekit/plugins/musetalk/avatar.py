@@ -19,7 +19,7 @@ change is emitted as a `"notice"` event (a sentence for the room).
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+from typing import Any, Literal
 
 from livekit import api, rtc
 from livekit.agents.voice import AgentSession
@@ -83,7 +83,7 @@ class AvatarSession(_BaseAvatarSession[AvatarEvent]):
     def pacer(self) -> AvatarPacer | None:
         return self._publisher.pacer
 
-    async def start(self, agent_session: AgentSession, room: rtc.Room) -> None:
+    async def start(self, agent_session: AgentSession[Any], room: rtc.Room) -> None:
         """Prepare the avatar, publish its tracks and take over the session's audio output."""
         if self._mode == "remote":
             await self._start_remote(agent_session, room)
@@ -93,7 +93,7 @@ class AvatarSession(_BaseAvatarSession[AvatarEvent]):
         agent_session.output.audio = AvatarAudioOutput(pacer, sample_rate=self._opts.sample_rate)
         await super().start(agent_session, room)
 
-    async def _start_remote(self, agent_session: AgentSession, room: rtc.Room) -> None:
+    async def _start_remote(self, agent_session: AgentSession[Any], room: rtc.Room) -> None:
         request = RenderRequest.for_agent(room.local_participant.identity, self._opts)
         self._identity = request.avatar_identity
         dispatch = await dispatch_render_worker(room, request, self._render_agent_name)

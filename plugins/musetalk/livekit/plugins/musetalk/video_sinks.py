@@ -48,7 +48,8 @@ class VideoSink(Protocol):
     when they go out, so those still waiting can be dropped when their audio is.
     """
 
-    source: rtc.EncodedVideoSource | rtc.VideoSource
+    @property
+    def source(self) -> rtc.EncodedVideoSource | rtc.VideoSource: ...
 
     def publish_options(self) -> rtc.TrackPublishOptions: ...
 
