@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from livekit.agents import Agent, AgentServer, AgentSession, JobContext, JobProcess, room_io
+from livekit.agents import NOT_GIVEN, Agent, AgentServer, AgentSession, JobContext, JobProcess, room_io
 from livekit.plugins import faster_whisper, musetalk, silero
 
 from .config import WorkerSettings
@@ -76,9 +76,10 @@ async def entrypoint(ctx: JobContext) -> None:
 
     await ctx.connect()
     vad = ctx.proc.userdata["vad"]
-    session = AgentSession(
+    speech_input = build_stt(plan, metadata, whisper_model_dir=ctx.proc.userdata["whisper_model_dir"], vad=vad)
+    session: AgentSession[None] = AgentSession(
         vad=vad,
-        stt=build_stt(plan, metadata, whisper_model_dir=ctx.proc.userdata["whisper_model_dir"], vad=vad),
+        stt=speech_input or NOT_GIVEN,
         llm=build_llm(plan, settings, metadata),
         tts=build_tts(plan, metadata, voices=pack_voices(metadata.avatar, metadata.language, settings.avatars_dir)),
         turn_handling=TURN_HANDLING,

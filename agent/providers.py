@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from livekit.agents import llm, stt, tts, vad
+from livekit.agents import NOT_GIVEN, llm, stt, tts, vad
 from livekit.plugins import faster_whisper
 
 from livekit.plugins.musetalk import AvatarPackError, load_pack
@@ -47,9 +47,9 @@ def _plan_stt(
 ) -> list[str]:
     available = {"faster-whisper": whisper_problem is None, "google": bool(env.get(GOOGLE_CLOUD_CREDENTIALS))}
     if not settings.uses_cloud():
-        preferred = ["faster-whisper"]
+        preferred: list[str] = ["faster-whisper"]
     else:
-        preferred = [settings.stt_provider] + [p for p in ("faster-whisper", "google") if p != settings.stt_provider]
+        preferred = [settings.stt_provider, *(p for p in ("faster-whisper", "google") if p != settings.stt_provider)]
     chain = _available_in_order(preferred, available)
     if available[preferred[0]]:
         return chain
@@ -138,12 +138,13 @@ def build_tts(plan: VoicePlan, metadata: DispatchMetadata, voices: Mapping[str, 
         if name == "google":
             from livekit.plugins import google
 
-            instances.append(google.TTS(language=metadata.language, **({"voice_name": voice} if voice else {})))
+            instances.append(google.TTS(language=metadata.language, voice_name=voice or NOT_GIVEN))
         elif name == "elevenlabs":
             from livekit.plugins import elevenlabs
 
+            language = metadata.language.split("-")[0]
             instances.append(
-                elevenlabs.TTS(language=metadata.language.split("-")[0], **({"voice_id": voice} if voice else {}))
+                elevenlabs.TTS(language=language, voice_id=voice) if voice else elevenlabs.TTS(language=language)
             )
         else:
             instances.append(EspeakTTS(language=metadata.language))

@@ -21,7 +21,7 @@ TURN_LOG_MESSAGE = "turn latency"
 class TurnLatencyLog:
     def __init__(self, session: AgentSession) -> None:
         self._vad_end_at: float | None = None
-        self._user_metrics: dict[str, float] = {}
+        self._user_metrics: dict[str, object] = {}
         session.on("user_state_changed", self._on_user_state)
         session.on("conversation_item_added", self._on_item)
 

@@ -69,7 +69,7 @@ def _thumbnail(source: Path, digest: str) -> bytes:
         rgb = image.convert("RGB")
     side = min(rgb.size)
     left, top = (rgb.width - side) // 2, (rgb.height - side) // 2
-    square = rgb.crop((left, top, left + side, top + side)).resize((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.LANCZOS)
+    square = rgb.crop((left, top, left + side, top + side)).resize((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     square.save(out, format="PNG", optimize=True)
     return out.getvalue()
