@@ -48,15 +48,14 @@ T = TypeVar("T")
 REPLY_CHECK_S = 0.01
 """While an idle frame's silence waits for room in the audio queue, the pacer checks this often for a
 reply, which then goes in instead. It waits in Python, not in the SDK's capture call, which cannot be
-cut short: a reply would wait up to a frame (~28 ms on average, bench/pipeline_latency.py), and
-capturing the silence in 10 ms pieces instead cost 4 SDK calls per idle frame (bench/concurrency.py,
-4 listening sessions: 55-70 % of a core in five runs with pieces, 53 % with this)."""
+cut short (a reply would wait up to a frame), and capturing the silence in 10 ms pieces instead costs
+4 SDK calls per idle frame (measurements: docs/architecture.md, "Measured decisions")."""
 
 AUDIO_PACKET_WAIT_S = 0.01
 """WebRTC sends audio in 20 ms Opus packets: a sample leaves the sender when its packet is complete,
 0-20 ms after the source's queue releases it, 10 ms on average; an encoded video frame goes out at
-once. Video waits this much longer to stay with its audio. bench/av_sync.py (sharp onsets, video by
-render time): mean offset +17 ms with a whole packet here (2 runs), −2 ms with half (4 runs, −9 to +5)."""
+once. Video waits this much longer to stay with its audio: half a packet, the average (a whole packet
+put video late: docs/architecture.md, "Measured decisions")."""
 
 
 @dataclass

@@ -70,7 +70,7 @@ class AvatarPublisher:
         )
 
         # Per-frame OpenCV work (colour conversion, warps) is far too small for its thread pool: handing it
-        # to pool threads cost ~4 % of a core per speaking session (19 → 15 %, py-spy + /proc per thread).
+        # to pool threads costs more than it saves (docs/architecture.md, "Measured decisions").
         # Process-wide on purpose: preparation is done by now, and the benches measure with one thread too.
         cv2.setNumThreads(1)
         idle_every = max(1, round(spec.fps / self._opts.idle_fps)) if self._opts.idle_fps else 1
