@@ -97,7 +97,7 @@ async def entrypoint(ctx: JobContext) -> None:
     await notices.publish(parsed.problems + plan.notices + avatar_notices)
 
 
-async def start_avatar(session: AgentSession, ctx: JobContext, avatar_id: str, notices: NoticeBoard) -> list[str]:
+async def start_avatar(session: AgentSession[None], ctx: JobContext, avatar_id: str, notices: NoticeBoard) -> list[str]:
     """Give the agent its face; if no avatar can run, the job goes on voice-only and says why.
 
     Returns the notices of the start; later ones (a remote render worker lost or replaced) go to `notices`.

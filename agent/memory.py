@@ -29,7 +29,7 @@ _active_sessions = 0
 def _find_malloc_trim() -> Callable[[int], int] | None:
     """glibc's malloc_trim, or None on another C library (nothing to trim there)."""
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim  # type: ignore[no-any-return]
+        return ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim
     except (OSError, AttributeError):
         return None
 

@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from livekit.agents import NOT_GIVEN, llm, stt, tts, vad
 from livekit.plugins import faster_whisper
@@ -101,9 +102,9 @@ def build_stt(
     whisper_model_dir: str | None,
     vad: vad.VAD,
     env: Mapping[str, str] = os.environ,
-) -> stt.STT | None:
+) -> stt.STT[Any] | None:
     """None when the plan has no STT. Whisper streams with `vad`, transcribing during the end-of-speech silence."""
-    instances: list[stt.STT] = []
+    instances: list[stt.STT[Any]] = []
     for name in plan.stt:
         if name == "google":
             from livekit.plugins import google
@@ -118,8 +119,8 @@ def build_stt(
     return instances[0] if len(instances) == 1 else stt.FallbackAdapter(instances, vad=vad)
 
 
-def build_llm(plan: VoicePlan, settings: WorkerSettings, metadata: DispatchMetadata) -> llm.LLM:
-    instances: list[llm.LLM] = []
+def build_llm(plan: VoicePlan, settings: WorkerSettings, metadata: DispatchMetadata) -> llm.LLM[Any]:
+    instances: list[llm.LLM[Any]] = []
     for name in plan.llm:
         if name == "gemini":
             from livekit.plugins import google
@@ -130,9 +131,9 @@ def build_llm(plan: VoicePlan, settings: WorkerSettings, metadata: DispatchMetad
     return instances[0] if len(instances) == 1 else llm.FallbackAdapter(instances)
 
 
-def build_tts(plan: VoicePlan, metadata: DispatchMetadata, voices: Mapping[str, str]) -> tts.TTS:
+def build_tts(plan: VoicePlan, metadata: DispatchMetadata, voices: Mapping[str, str]) -> tts.TTS[Any]:
     """`voices` maps provider → voice name (the metadata's voice wins for its provider)."""
-    instances: list[tts.TTS] = []
+    instances: list[tts.TTS[Any]] = []
     for name in plan.tts:
         voice = metadata.voice if name == metadata.tts_provider and metadata.voice else voices.get(name)
         if name == "google":

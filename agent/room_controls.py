@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from typing import Any
 
 from livekit import rtc
 from livekit.agents import AgentSession
@@ -36,7 +37,7 @@ def humans(room: rtc.Room) -> list[rtc.RemoteParticipant]:
     ]
 
 
-def install_room_controls(room: rtc.Room, session: AgentSession) -> None:
+def install_room_controls(room: rtc.Room, session: AgentSession[Any]) -> None:
     async def interrupt(data: rtc.RpcInvocationData) -> str:
         try:
             await session.interrupt(force=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from livekit.agents import AgentSession, ConversationItemAddedEvent, UserStateChangedEvent
 from livekit.agents.llm import ChatMessage
@@ -19,7 +20,7 @@ TURN_LOG_MESSAGE = "turn latency"
 
 
 class TurnLatencyLog:
-    def __init__(self, session: AgentSession) -> None:
+    def __init__(self, session: AgentSession[Any]) -> None:
         self._vad_end_at: float | None = None
         self._user_metrics: dict[str, object] = {}
         session.on("user_state_changed", self._on_user_state)

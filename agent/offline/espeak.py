@@ -21,7 +21,7 @@ _lock = threading.Lock()
 _chunks: list[np.ndarray] = []
 
 
-@_SYNTH_CALLBACK
+@_SYNTH_CALLBACK  # type: ignore[untyped-decorator]  # ctypes callback types are untyped
 def _on_samples(wav: ctypes.POINTER(ctypes.c_short), num_samples: int, _events: ctypes.c_void_p) -> int:  # type: ignore[valid-type]
     if num_samples > 0:
         _chunks.append(np.ctypeslib.as_array(wav, shape=(num_samples,)).copy())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Never
 
 from livekit.agents import APIConnectOptions, tts, utils
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS
@@ -10,7 +11,7 @@ from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS
 from .espeak import SAMPLE_RATE, espeak_voice_for, synthesize
 
 
-class EspeakTTS(tts.TTS):
+class EspeakTTS(tts.TTS[Never]):
     def __init__(self, *, language: str = "ko", voice: str | None = None) -> None:
         super().__init__(
             capabilities=tts.TTSCapabilities(streaming=False),

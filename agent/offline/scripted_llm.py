@@ -8,7 +8,7 @@ still deterministic reply that tests and benchmarks can interrupt mid-speech.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Never
 
 from livekit.agents import APIConnectOptions, llm, utils
 from livekit.agents.llm.tool_context import Tool
@@ -38,7 +38,7 @@ def scripted_reply(language: str, heard: str | None, extra_sentences: int = 0) -
     return " ".join([answer, *extra])
 
 
-class ScriptedLLM(llm.LLM):
+class ScriptedLLM(llm.LLM[Never]):
     def __init__(self, *, language: str = "ko", extra_sentences: int = 0) -> None:
         super().__init__()
         self._language = language

@@ -73,7 +73,8 @@ def create_app(settings: WebSettings) -> FastAPI:
         return JSONResponse({"detail": "the LiveKit server refused the request; try again shortly"}, status_code=503)
 
     def rooms(request: Request) -> SessionRooms:
-        return request.app.state.rooms
+        session_rooms: SessionRooms = request.app.state.rooms
+        return session_rooms
 
     def client_address(request: Request) -> str:
         forwarded = request.headers.get("x-forwarded-for", "")
