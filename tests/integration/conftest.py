@@ -16,8 +16,8 @@ from typing import TypeVar
 import pytest
 from livekit import api, rtc
 
+from support.paths import REPO
 from support.stack import (
-    REPO,
     LiveKitServer,
     StackError,
     WebServer,

@@ -23,8 +23,8 @@ from support.lipsync import (
     energy_at,
     mouth_change,
 )
+from support.paths import REPO
 from support.rooms import agent_participant, record_agent, wait_for
-from support.stack import REPO
 
 
 async def test_avatar_video_follows_speech(livekit_server, worker, connect, room_name, log_dir: Path) -> None:

@@ -21,16 +21,10 @@ from livekit.plugins.musetalk.engines.musetalk.prepare import AvatarMaterial, pr
 from livekit.plugins.musetalk.engines.musetalk.scheduler import Request, flush_time, take_batch
 from livekit.plugins.musetalk.landmarks import detect_face
 from livekit.plugins.musetalk.packs import AvatarPack, load_pack
-from support.tiny_musetalk import build_tiny_musetalk
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 RATE = 16_000
 SPEECH_FRAMES = 4
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_musetalk(tmp_path_factory.mktemp("musetalk"))
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +43,10 @@ def avatars_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def engine(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MuseTalkEngine]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("STREAMING_AVATAR_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        engine = MuseTalkEngine(tiny_dir, device="cpu", gather_s=1.0)  # frame deadlines bound the wait
-        yield engine
-        engine.close()
+def engine(tiny_dir: Path, avatar_cache: Path) -> Iterator[MuseTalkEngine]:
+    engine = MuseTalkEngine(tiny_dir, device="cpu", gather_s=1.0)  # frame deadlines bound the wait
+    yield engine
+    engine.close()
 
 
 @pytest.fixture(scope="module")

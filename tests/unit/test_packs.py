@@ -22,8 +22,7 @@ from livekit.plugins.musetalk.packs import (
     load_pack,
     prepare_cached,
 )
-
-REPO = Path(__file__).resolve().parents[2]
+from support.paths import REPO
 
 
 @pytest.fixture
