@@ -152,9 +152,6 @@ class AgentObserver:
 
         self._spawn(read())
 
-    def state(self) -> str | None:
-        return self.states[-1][1] if self.states else None
-
     def first_loud_audio_after(self, since: float) -> float | None:
         return next((t for t, peak, _ in self.audio if t >= since and peak > LOUD), None)
 
