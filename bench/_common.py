@@ -1,4 +1,9 @@
-"""Shared bits of the benchmark scripts: percentiles, the machine, the table and the JSON file."""
+"""Shared bits of the benchmark scripts: percentiles, the machine, the table, the JSON file and WebRTC stats.
+
+Importing this module puts tests/ on the path: the scripts use the tests' harness (`support`: the real
+stack, rooms, voice client, lip-sync analysis, tiny models, browser probe). A script imports `_common`
+before `support`; the linter's import order (third-party, then first-party) keeps it that way.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,12 @@ import os
 import platform
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from livekit import rtc
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -49,3 +55,19 @@ def write_json(path: Path | None, result: dict[str, object]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(result, indent=2) + "\n")
         print(f"wrote {path}")
+
+
+async def inbound_rtp_stats(room: rtc.Room) -> dict[str, Any]:
+    """The WebRTC inbound-rtp stats of what this subscriber receives from other participants, by kind
+    ("audio", "video"; the last track of a kind wins)."""
+    found = {}
+    for participant in room.remote_participants.values():
+        for publication in participant.track_publications.values():
+            if publication.track is None:
+                continue
+            for stats in await publication.track.get_stats():
+                if stats.WhichOneof("stats") == "inbound_rtp":
+                    found["audio" if publication.kind == rtc.TrackKind.KIND_AUDIO else "video"] = (
+                        stats.inbound_rtp.inbound
+                    )
+    return found

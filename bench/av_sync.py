@@ -32,13 +32,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import json_arg_parser, machine, print_table, summary, write_json
+from _common import inbound_rtp_stats, json_arg_parser, machine, print_table, summary, write_json
 from livekit import rtc
 from livekit.agents.voice.avatar import DataStreamAudioOutput
 
 from livekit.plugins.musetalk import AvatarOptions, RenderRequest
-from support.lipsync import audio_envelope, closed_mouth, default_mouth_box, mouth_change, onsets, paired_offsets
-from support.rooms import agent_participant, inbound_rtp_stats, record_agent, wait_for
+from support.lipsync import audio_envelope, closed_mouth, default_mouth_box, mouth_change
+from support.rooms import agent_participant, record_agent, wait_for
 from support.stack import start_livekit_server, start_worker
 
 ROOM = "avsync"
@@ -126,6 +126,29 @@ def soak_drift_ms(times: np.ndarray, change: np.ndarray, env_times: np.ndarray, 
         "first_minute_xcorr_ms": offset_between(times[0], times[0] + 60),
         "last_minute_xcorr_ms": offset_between(times[-1] - 60, times[-1]),
     }
+
+
+def onsets(times: np.ndarray, values: np.ndarray, threshold: float, quiet_s: float) -> list[float]:
+    """Times where `values` rises above `threshold` after at least `quiet_s` below it."""
+    found, quiet_since = [], None
+    for t, v in zip(times, values, strict=False):
+        if v < threshold:
+            quiet_since = t if quiet_since is None else quiet_since
+        elif quiet_since is not None:
+            if t - quiet_since >= quiet_s:
+                found.append(float(t))
+            quiet_since = None
+    return found
+
+
+def paired_offsets(audio_onsets: list[float], video_onsets: list[float], max_gap_s: float = 0.2) -> list[float]:
+    """video − audio (s) for each audio onset that has a video onset within `max_gap_s`."""
+    offsets = []
+    for a in audio_onsets:
+        nearest = min(video_onsets, key=lambda v: abs(v - a), default=None)
+        if nearest is not None and abs(nearest - a) <= max_gap_s:
+            offsets.append(nearest - a)
+    return offsets
 
 
 def offset_stats(audio_on: list[float], times: np.ndarray, change: np.ndarray) -> tuple[np.ndarray, int]:

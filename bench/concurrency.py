@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 import psutil
-from _common import json_arg_parser, machine, print_table, write_json
+from _common import inbound_rtp_stats, json_arg_parser, machine, print_table, write_json
 from livekit import rtc
 
-from support.rooms import ReceivedMedia, agent_participant, inbound_rtp_stats, record_agent, wait_for
+from support.rooms import ReceivedMedia, agent_participant, record_agent, wait_for
 from support.stack import LiveKitServer, Worker, start_livekit_server, start_worker
 
 FPS = 25

@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+from _common import write_json
 from diffusers import AutoencoderKL
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
@@ -36,8 +36,6 @@ from livekit.plugins.musetalk.engines.musetalk.config import (
 )
 from livekit.plugins.musetalk.engines.musetalk.inference import MuseTalkRunner
 from livekit.plugins.musetalk.engines.musetalk.loading import MuseTalkModels, build_unet, load_models
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support.tiny_musetalk import build_tiny_musetalk
 
 WHISPER_TINY = WhisperConfig(d_model=384, encoder_layers=4, encoder_attention_heads=6, encoder_ffn_dim=1536)
@@ -153,8 +151,7 @@ def main() -> None:
     args = parser.parse_args()
     results = bench_cuda(args.models_dir, args.iterations) if torch.cuda.is_available() else bench_cpu(args.iterations)
     print(json.dumps(results, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    write_json(args.json, results)
 
 
 if __name__ == "__main__":

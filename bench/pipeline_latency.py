@@ -47,22 +47,19 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import write_json
+from livekit import rtc
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO))
-
-from livekit import rtc  # noqa: E402
-
-from agent.offline.espeak import SAMPLE_RATE as SPEECH_RATE  # noqa: E402
-from agent.offline.espeak import synthesize  # noqa: E402
-from agent.room_controls import INTERRUPT_RPC  # noqa: E402
-from agent.turn_metrics import TURN_LOG_MESSAGE  # noqa: E402
-from support.lipsync import default_mouth_box  # noqa: E402
-from support.rooms import ReceivedMedia, agent_participant, record_agent, wait_for  # noqa: E402
-from support.stack import LiveKitServer, start_livekit_server, start_worker  # noqa: E402
-from support.tiny_whisper import build_tiny_whisper  # noqa: E402
-from support.voice_client import AgentObserver, Microphone, resample, trim_silence  # noqa: E402
+from agent.offline.espeak import SAMPLE_RATE as SPEECH_RATE
+from agent.offline.espeak import synthesize
+from agent.room_controls import INTERRUPT_RPC
+from agent.turn_metrics import TURN_LOG_MESSAGE
+from livekit.plugins.musetalk.video_sinks import SPEECH_FRAME
+from support.lipsync import default_mouth_box
+from support.rooms import ReceivedMedia, agent_participant, record_agent, wait_for
+from support.stack import LiveKitServer, start_livekit_server, start_worker
+from support.tiny_whisper import build_tiny_whisper
+from support.voice_client import LOUD, AgentObserver, Microphone, resample, trim_silence
 
 UTTERANCE = "Hello there, how are you today?"
 SPEAK_BEFORE_INTERRUPT_S = 0.5
@@ -98,6 +95,41 @@ def frame_motion(media: ReceivedMedia) -> np.ndarray:
     """Mean |difference| of each received mouth crop from the one before it (0 for the first)."""
     crops = [img.astype(np.float32) for _, _, img in media.video]
     return np.array([0.0] + [float(np.abs(b - a).mean()) for a, b in itertools.pairwise(crops)])
+
+
+def first_speech_frame_after(media: ReceivedMedia, start: float) -> float | None:
+    """Arrival of the first frame after `start` that the avatar marked as speech (its frame metadata)."""
+    return next(
+        (
+            t
+            for (t, _, _), kind in zip(media.video, media.frame_kinds, strict=True)
+            if t >= start and kind == SPEECH_FRAME
+        ),
+        None,
+    )
+
+
+def first_mouth_motion_after(observer: AgentObserver, since: float, calibration_s: float = 1.0) -> float | None:
+    """First frame after `since` whose mouth region differs from the last idle frame more than
+    idle motion (blinks, sway) did in the `calibration_s` before `since`."""
+    idle = [luma for t, luma in observer.video if since - calibration_s <= t < since]
+    if len(idle) < 2:
+        return None
+    reference = idle[-1]
+    idle_motion = max(float(np.abs(luma - reference).mean()) for luma in idle[:-1])
+    return next(
+        (t for t, luma in observer.video if t >= since and np.abs(luma - reference).mean() > 2 * idle_motion + 1),
+        None,
+    )
+
+
+def last_loud_audio_between(observer: AgentObserver, start: float, end: float) -> float | None:
+    return next((t for t, peak, _ in reversed(observer.audio) if start <= t < end and peak > LOUD), None)
+
+
+def speaking_now(observer: AgentObserver, since: float) -> bool:
+    """The latest received agent audio frame is loud and arrived after `since`."""
+    return bool(observer.audio) and observer.audio[-1][0] >= since and observer.audio[-1][1] > LOUD
 
 
 def vad_end_times(worker_log: Path) -> list[float]:
@@ -150,10 +182,10 @@ async def measure_turns(server: LiveKitServer, agent_name: str, worker_log: Path
         results["eos_to_first_audio_ms"].append((first_audio - vad_end) * 1000)
         results["speech_end_to_first_audio_ms"].append((first_audio - end_of_speech) * 1000)
         results["vad_delay_ms"].append((vad_end - end_of_speech) * 1000)
-        first_frame = mouths.first_speech_frame_after(vad_end)
+        first_frame = first_speech_frame_after(mouths, vad_end)
         if first_frame is not None:
             results["eos_to_first_video_ms"].append((first_frame - vad_end) * 1000)
-        first_motion = observer.first_mouth_motion_after(vad_end)
+        first_motion = first_mouth_motion_after(observer, vad_end)
         if first_motion is not None:
             results["eos_to_first_moving_mouth_ms"].append((first_motion - vad_end) * 1000)
         await asyncio.sleep(SETTLE_S)
@@ -173,13 +205,13 @@ async def measure_turns(server: LiveKitServer, agent_name: str, worker_log: Path
             break
         replying_at = time.monotonic()
         await wait_for(
-            lambda: observer.speaking_now(replying_at + SPEAK_BEFORE_INTERRUPT_S), interval=0.005, what="audible reply"
+            lambda: speaking_now(observer, replying_at + SPEAK_BEFORE_INTERRUPT_S), interval=0.005, what="audible reply"
         )
         interrupted_at = time.monotonic()
         await room.local_participant.perform_rpc(destination_identity=agent.identity, method=INTERRUPT_RPC, payload="")
         await wait_for(lambda: observer.state_since("listening", interrupted_at), what="agent listening")
         await asyncio.sleep(SETTLE_S)
-        silent = observer.last_loud_audio_between(interrupted_at, time.monotonic()) or interrupted_at
+        silent = last_loud_audio_between(observer, interrupted_at, time.monotonic()) or interrupted_at
         still = mouth_still_from(mouths, interrupted_at, idle_motion)
         results["interrupt_to_silent_ms"].append((silent - interrupted_at) * 1000)
         if still is not None:
@@ -252,7 +284,7 @@ def main() -> None:
             },
             "raw": {name: [round(v, 1) for v in values] for name, values in raw.items()},
         }
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        write_json(args.json, report)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from conftest import LOG_DIR
 from livekit import rtc
 
 from agent.room_notices import NOTICES_ATTRIBUTE
@@ -24,11 +23,11 @@ from support.lipsync import (
     energy_at,
     mouth_change,
 )
+from support.paths import REPO
 from support.rooms import agent_participant, record_agent, wait_for
-from support.stack import REPO
 
 
-async def test_avatar_video_follows_speech(livekit_server, worker, connect, room_name) -> None:
+async def test_avatar_video_follows_speech(livekit_server, worker, connect, room_name, log_dir: Path) -> None:
     box = default_mouth_box()
     room = await connect(room_name)
     media = record_agent(room)
@@ -79,7 +78,7 @@ async def test_avatar_video_follows_speech(livekit_server, worker, connect, room
     assert not speech_frame[times > times[-1] - 0.8].any()
     assert np.abs(media.audio_samples()).max() > 1000
     save_contact_sheet(
-        [img for (_, _, img), talk in zip(media.video, speaking, strict=False) if talk], LOG_DIR / "avatar_talking.png"
+        [img for (_, _, img), talk in zip(media.video, speaking, strict=False) if talk], log_dir / "avatar_talking.png"
     )
 
 

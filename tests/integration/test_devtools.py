@@ -9,8 +9,9 @@ import sys
 
 from livekit import api
 
+from support.paths import REPO
 from support.rooms import agent_participant, wait_for
-from support.stack import REPO, LiveKitServer
+from support.stack import LiveKitServer
 
 
 def run_agent_cli(

@@ -33,11 +33,10 @@ from support.lipsync import (
     mouth_change,
 )
 from support.rooms import AUDIO_RATE, record_agent, wait_for
-from support.voice_client import trim_silence
+from support.voice_client import LOUD, trim_silence
 
 EXTRA_SENTENCES = 8
 QUESTION = "Tell me about the moon, the stars, and the long quiet road between them"
-LOUD = 1000
 
 
 def voice_agent(room: rtc.Room) -> rtc.RemoteParticipant | None:

@@ -15,8 +15,6 @@ from PIL import Image
 from support.rooms import agent_participant, wait_for
 from support.stack import LiveKitServer, WebServer, Worker
 
-pytestmark = pytest.mark.integration
-
 NOBODY = "no-such-agent"  # rooms of tests that do not need the avatar dispatch an agent no worker serves
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from support.stack import WebServer
-
-pytestmark = pytest.mark.integration
 
 EXAMPLES_PER_OPERATION_AND_MODE = 100
 MIN_REQUESTS = 500

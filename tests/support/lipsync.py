@@ -1,4 +1,4 @@
-"""Measure lip-sync from what a subscriber received: mouth motion vs audio energy and onsets."""
+"""Measure lip-sync from what a subscriber received: mouth motion vs audio energy."""
 
 from __future__ import annotations
 
@@ -62,26 +62,3 @@ def best_lagged_correlation(a: np.ndarray, b: np.ndarray, max_lag: int) -> float
         if len(x) > 10 and x.std() > 0 and y.std() > 0:
             best = max(best, float(np.corrcoef(x, y)[0, 1]))
     return best
-
-
-def onsets(times: np.ndarray, values: np.ndarray, threshold: float, quiet_s: float) -> list[float]:
-    """Times where `values` rises above `threshold` after at least `quiet_s` below it."""
-    found, quiet_since = [], None
-    for t, v in zip(times, values, strict=False):
-        if v < threshold:
-            quiet_since = t if quiet_since is None else quiet_since
-        elif quiet_since is not None:
-            if t - quiet_since >= quiet_s:
-                found.append(float(t))
-            quiet_since = None
-    return found
-
-
-def paired_offsets(audio_onsets: list[float], video_onsets: list[float], max_gap_s: float = 0.2) -> list[float]:
-    """video − audio (s) for each audio onset that has a video onset within `max_gap_s`."""
-    offsets = []
-    for a in audio_onsets:
-        nearest = min(video_onsets, key=lambda v: abs(v - a), default=None)
-        if nearest is not None and abs(nearest - a) <= max_gap_s:
-            offsets.append(nearest - a)
-    return offsets

@@ -6,12 +6,10 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 from livekit import rtc
-
-from livekit.plugins.musetalk.video_sinks import SPEECH_FRAME
 
 T = TypeVar("T")
 
@@ -44,17 +42,6 @@ class ReceivedMedia:
     frame_kinds: list[bytes] = field(default_factory=list)  # per video frame: its metadata's user_data (b"" if none)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
-    def first_speech_frame_after(self, start: float) -> float | None:
-        """Arrival of the first frame after `start` that the avatar marked as speech (its frame metadata)."""
-        return next(
-            (
-                t
-                for (t, _, _), kind in zip(self.video, self.frame_kinds, strict=True)
-                if t >= start and kind == SPEECH_FRAME
-            ),
-            None,
-        )
-
     def video_between(self, start: float, end: float) -> list[np.ndarray]:
         return [img for t, _, img in self.video if start <= t < end]
 
@@ -67,22 +54,6 @@ class ReceivedMedia:
 
 
 AUDIO_RATE = 16000
-
-
-async def inbound_rtp_stats(room: rtc.Room) -> dict[str, Any]:
-    """The WebRTC inbound-rtp stats of what this subscriber receives from other participants, by kind
-    ("audio", "video"; the last track of a kind wins)."""
-    found = {}
-    for participant in room.remote_participants.values():
-        for publication in participant.track_publications.values():
-            if publication.track is None:
-                continue
-            for stats in await publication.track.get_stats():
-                if stats.WhichOneof("stats") == "inbound_rtp":
-                    found["audio" if publication.kind == rtc.TrackKind.KIND_AUDIO else "video"] = (
-                        stats.inbound_rtp.inbound
-                    )
-    return found
 
 
 NO_IMAGE = np.zeros((0, 0, 3), np.uint8)

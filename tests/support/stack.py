@@ -17,7 +17,8 @@ from pathlib import Path
 import yaml
 from livekit import api
 
-REPO = Path(__file__).resolve().parents[2]
+from .paths import REPO
+
 SERVER_BIN = REPO / ".bin" / "livekit-server"
 CLOUD_KEYS = ("GOOGLE_API_KEY", "ELEVEN_API_KEY", "GOOGLE_APPLICATION_CREDENTIALS")
 

@@ -152,24 +152,8 @@ class AgentObserver:
 
         self._spawn(read())
 
-    def state(self) -> str | None:
-        return self.states[-1][1] if self.states else None
-
     def first_loud_audio_after(self, since: float) -> float | None:
         return next((t for t, peak, _ in self.audio if t >= since and peak > LOUD), None)
-
-    def first_mouth_motion_after(self, since: float, calibration_s: float = 1.0) -> float | None:
-        """First frame after `since` whose mouth region differs from the last idle frame more than
-        idle motion (blinks, sway) did in the `calibration_s` before `since`."""
-        idle = [luma for t, luma in self.video if since - calibration_s <= t < since]
-        if len(idle) < 2:
-            return None
-        reference = idle[-1]
-        idle_motion = max(float(np.abs(luma - reference).mean()) for luma in idle[:-1])
-        return next(
-            (t for t, luma in self.video if t >= since and np.abs(luma - reference).mean() > 2 * idle_motion + 1),
-            None,
-        )
 
     def mouth_motion(self, start: float, end: float, idle_start: float, idle_end: float) -> float:
         """Mean difference of the mouth region in [start, end) from its median over idle frames in
@@ -180,13 +164,6 @@ class AgentObserver:
             raise AssertionError(f"no video frames to compare ({len(idle)} idle, {len(frames)} measured)")
         reference = np.median(idle, axis=0)
         return float(np.mean([np.abs(luma - reference).mean() for luma in frames]))
-
-    def last_loud_audio_between(self, start: float, end: float) -> float | None:
-        return next((t for t, peak, _ in reversed(self.audio) if start <= t < end and peak > LOUD), None)
-
-    def speaking_now(self, since: float) -> bool:
-        """The latest received agent audio frame is loud and arrived after `since`."""
-        return bool(self.audio) and self.audio[-1][0] >= since and self.audio[-1][1] > LOUD
 
     def loud_seconds(self, start: float, end: float) -> float:
         return sum(duration for t, peak, duration in self.audio if start <= t < end and peak > LOUD)

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from livekit.plugins.musetalk import CACHE_DIR_ENV, AvatarFrame, load_pack
+from livekit.plugins.musetalk import AvatarFrame, AvatarPack
 from livekit.plugins.musetalk.engines.cpu import CpuEngine, CpuSession, Liveliness, PreparedPortrait
 from livekit.plugins.musetalk.engines.cpu.mouth_driver import MouthDriver
 
-REPO = Path(__file__).resolve().parents[2]
 SAMPLE_RATE = 16000
 FPS = 25
 FRAME_SAMPLES = SAMPLE_RATE // FPS
 
 
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreparedPortrait]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(CACHE_DIR_ENV, str(tmp_path_factory.mktemp("cache")))
-        yield CpuEngine().prepare(load_pack("default", REPO / "avatars"))
+def prepared(avatar_cache: Path, default_pack: AvatarPack) -> PreparedPortrait:
+    return CpuEngine().prepare(default_pack)
 
 
 def session(

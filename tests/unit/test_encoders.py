@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import ctypes.util
-import importlib.util
 import re
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 
 import av
 import cv2
@@ -22,27 +19,15 @@ from livekit.plugins.musetalk.encoders.factory import create_encoder
 from livekit.plugins.musetalk.encoders.feedback import apply_feedback
 from livekit.plugins.musetalk.encoders.nv12 import rgb_to_nv12
 from livekit.plugins.musetalk.encoders.x264 import X264Encoder
+from support.pictures import moving_frames, natural_image
 
 SIZE = 512
 FPS = 25
 SPS, PPS, IDR_SLICE, NON_IDR_SLICE = 7, 8, 5, 1
 
 
-def _load_bench_module() -> ModuleType:
-    """The benchmark's picture source (default portrait, moving slightly) is the tests' too."""
-    path = Path(__file__).resolve().parents[2] / "bench" / "encode.py"
-    spec = importlib.util.spec_from_file_location("bench_encode", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load_bench_module()
-
-
 def natural_frames(count: int, size: int = SIZE) -> Iterator[np.ndarray]:
-    return bench.moving_frames(bench.natural_image(size, size), count)
+    return moving_frames(natural_image(size, size), count)
 
 
 def nal_types(access_unit: bytes) -> list[int]:
@@ -144,7 +129,7 @@ def test_decoded_stream_is_close_to_the_input_at_the_default_bitrate() -> None:
 
 def test_rgb_to_nv12_matches_opencv_bt601() -> None:
     noise = np.random.default_rng(1).integers(0, 256, (96, 128, 3), dtype=np.uint8)
-    for rgb in (bench.natural_image(SIZE, SIZE), bench.natural_image(720, 720), noise):
+    for rgb in (natural_image(SIZE, SIZE), natural_image(720, 720), noise):
         height, width = rgb.shape[:2]
         i420 = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
         u = i420[height : height * 5 // 4].reshape(height // 2, width // 2)

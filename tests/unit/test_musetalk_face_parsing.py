@@ -21,9 +21,9 @@ from livekit.plugins.musetalk.engines.musetalk.face_parsing import BiSeNet, pars
 from livekit.plugins.musetalk.engines.musetalk.loading import MuseTalkModels, load_face_parser, load_models
 from livekit.plugins.musetalk.engines.musetalk.prepare import prepare_material
 from livekit.plugins.musetalk.landmarks import detect_face
+from support.paths import REPO
 from support.tiny_musetalk import build_tiny_musetalk
 
-REPO = Path(__file__).resolve().parents[2]
 RELEASED_PARAMETERS = 13_300_416
 RELEASED_SHAPES = {  # a sample across every part of 79999_iter.pth
     "cp.resnet.conv1.weight": (64, 3, 7, 7),

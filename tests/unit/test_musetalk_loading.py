@@ -16,14 +16,8 @@ from livekit.plugins.musetalk.engines.musetalk import availability
 from livekit.plugins.musetalk.engines.musetalk.config import UNET_V15_CONFIG
 from livekit.plugins.musetalk.engines.musetalk.download import download_models
 from livekit.plugins.musetalk.engines.musetalk.loading import build_unet, load_models
-from support.tiny_musetalk import build_tiny_musetalk
 
 V15_PARAMETERS = 849_947_844
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_musetalk(tmp_path_factory.mktemp("musetalk"))
 
 
 def _copy(tiny_dir: Path, tmp_path: Path) -> Path:

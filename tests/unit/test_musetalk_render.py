@@ -14,7 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
-from livekit.plugins.musetalk import CACHE_DIR_ENV, AvatarFrame, AvatarPack, load_pack
+from livekit.plugins.musetalk import AvatarFrame, AvatarPack, load_pack
 from livekit.plugins.musetalk.caches import cache_path
 from livekit.plugins.musetalk.engines.musetalk.engine import MuseTalkEngine
 from livekit.plugins.musetalk.engines.musetalk.engine import PreparedMuseTalkAvatar as PreparedAvatar
@@ -22,16 +22,10 @@ from livekit.plugins.musetalk.engines.musetalk.inference import MuseTalkRunner, 
 from livekit.plugins.musetalk.engines.musetalk.prepare import AvatarMaterial, prepare_material
 from livekit.plugins.musetalk.engines.musetalk.scheduler import Request, flush_time, take_batch
 from livekit.plugins.musetalk.landmarks import detect_face
-from support.tiny_musetalk import build_tiny_musetalk
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 RATE = 16_000
 SPEECH_FRAMES = 4
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_musetalk(tmp_path_factory.mktemp("musetalk"))
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +44,10 @@ def avatars_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def engine(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MuseTalkEngine]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(CACHE_DIR_ENV, str(tmp_path_factory.mktemp("cache")))
-        engine = MuseTalkEngine(tiny_dir, device="cpu", gather_s=1.0)  # frame deadlines bound the wait
-        yield engine
-        engine.close()
+def engine(tiny_dir: Path, avatar_cache: Path) -> Iterator[MuseTalkEngine]:
+    engine = MuseTalkEngine(tiny_dir, device="cpu", gather_s=1.0)  # frame deadlines bound the wait
+    yield engine
+    engine.close()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ waiting for audio that an interrupt drops are dropped with it."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,23 +15,20 @@ import numpy as np
 import pytest
 from livekit import rtc
 
-from livekit.plugins.musetalk import CACHE_DIR_ENV, AvatarFrame, LipSyncSession, VideoSpec, load_pack
+from livekit.plugins.musetalk import AvatarFrame, AvatarPack, LipSyncSession, VideoSpec
 from livekit.plugins.musetalk.engines.cpu import CpuEngine, PreparedPortrait
 from livekit.plugins.musetalk.pacer import AvatarPacer
 from livekit.plugins.musetalk.video_sinks import SPEECH_FRAME, DelayedSender, SenderThreadSink
 from support.rooms import wait_for
 
-REPO = Path(__file__).resolve().parents[2]
 SAMPLE_RATE = 24000
 SPEC = VideoSpec(width=256, height=256, fps=25)
 QUEUE_MS = 100
 
 
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreparedPortrait]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(CACHE_DIR_ENV, str(tmp_path_factory.mktemp("cache")))
-        yield CpuEngine().prepare(load_pack("default", REPO / "avatars"), SPEC)
+def prepared(avatar_cache: Path, default_pack: AvatarPack) -> PreparedPortrait:
+    return CpuEngine().prepare(default_pack, SPEC)
 
 
 class SentFrames(SenderThreadSink):

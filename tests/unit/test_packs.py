@@ -15,8 +15,7 @@ from livekit.plugins.musetalk import AvatarPackError
 from livekit.plugins.musetalk.caches import CACHE_DIR_ENV, CorruptCacheError, cache_path, prepare_cached
 from livekit.plugins.musetalk.engines.cpu import CpuEngine
 from livekit.plugins.musetalk.packs import AVATARS_DIR_ENV, default_avatars_dir, list_packs, load_pack
-
-REPO = Path(__file__).resolve().parents[2]
+from support.paths import REPO
 
 
 @pytest.fixture

