@@ -19,12 +19,12 @@ from livekit.plugins.musetalk import (
     AvatarOptions,
     EngineConfig,
     VideoEncoderChoice,
+    engine_names,
 )
 
 VoiceProfile = Literal["auto", "offline", "cloud"]
 WorkerRole = Literal["voice", "render"]
 SttProvider = Literal["faster-whisper", "google"]
-EngineChoice = Literal["auto", "cpu", "musetalk"]
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -90,7 +90,8 @@ class WorkerSettings(EnvSettings):
     num_idle_processes: int = Field(2, validation_alias="STREAMING_AVATAR_IDLE_PROCESSES")
     http_port: int = Field(8081, validation_alias="STREAMING_AVATAR_HTTP_PORT")
     scripted_extra_sentences: int = Field(0, validation_alias="STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES")
-    engine: EngineChoice = Field("auto", validation_alias="STREAMING_AVATAR_ENGINE")
+    engine: str = Field("auto", validation_alias="STREAMING_AVATAR_ENGINE")
+    """"auto" or an engine the plugin has registered."""
     models_dir: Path | None = Field(None, validation_alias="STREAMING_AVATAR_MUSETALK_DIR")
     """None → the plugin's default."""
     cache_dir: Path | None = Field(None, validation_alias="STREAMING_AVATAR_CACHE_DIR")
@@ -110,6 +111,14 @@ class WorkerSettings(EnvSettings):
     avatar_mode: AvatarMode = Field("in-process", validation_alias="STREAMING_AVATAR_AVATAR_MODE")
     render_agent_name: str = Field(DEFAULT_RENDER_AGENT_NAME, validation_alias="STREAMING_AVATAR_RENDER_AGENT_NAME")
     render_join_timeout: float = Field(10, validation_alias="STREAMING_AVATAR_RENDER_JOIN_TIMEOUT")
+
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        known = ("auto", *engine_names())
+        if value not in known:
+            raise ValueError(f"must be one of {', '.join(known)}")
+        return value
 
     @field_validator("video_size", mode="before")
     @classmethod
