@@ -86,7 +86,7 @@ def test_select_engine(tiny_dir: Path, tmp_path: Path) -> None:
     assert select_engine("musetalk", models_dir=tiny_dir, cuda=False)[0] == "musetalk"
     with pytest.raises(EngineUnavailableError, match="weights missing"):
         select_engine("musetalk", models_dir=tmp_path, cuda=True)
-    with pytest.raises(ValueError):
+    with pytest.raises(EngineUnavailableError, match="unknown engine 'gpu'"):
         select_engine("gpu", models_dir=tiny_dir, cuda=True)
 
 

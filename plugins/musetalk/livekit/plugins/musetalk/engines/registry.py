@@ -68,7 +68,7 @@ _lock = threading.Lock()
 
 
 def register_engine(entry: EngineEntry) -> None:
-    if entry.name == AUTO or not entry.name:
+    if entry.name == AUTO or not entry.name:  # a mistake in code, not in settings
         raise ValueError(f"{entry.name!r} cannot name an engine")
     with _lock:
         if _entries.get(entry.name, entry) != entry:
@@ -83,7 +83,7 @@ def engine_names() -> list[str]:
 def choose_engine(choice: str, config: EngineConfig) -> tuple[str, str]:
     """The engine `choice` ("auto" or a registered name) means here, and why (also logged).
 
-    Raises EngineUnavailableError when an explicit choice cannot run, ValueError for an unknown name.
+    Raises EngineUnavailableError when an explicit choice cannot run or names no registered engine.
     """
     if choice == AUTO:
         name, reason = _choose_automatically(config)
@@ -136,7 +136,7 @@ def _entry(name: str) -> EngineEntry:
         return _entries[name]
     except KeyError:
         known = ", ".join(repr(n) for n in [AUTO, *_entries])
-        raise ValueError(f"unknown engine {name!r}; use one of {known}") from None
+        raise EngineUnavailableError(f"unknown engine {name!r}; use one of {known}") from None
 
 
 def _choose_automatically(config: EngineConfig) -> tuple[str, str]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from ...log import logger
 from ..registry import EngineConfig, EngineEntry
-from .availability import INSTALL_HINT, extras_installed, musetalk_availability
+from .availability import INSTALL_HINT, missing_extras, musetalk_availability
 
 if TYPE_CHECKING:
     from .engine import MuseTalkEngine
@@ -24,7 +24,7 @@ def _load(config: EngineConfig) -> MuseTalkEngine:
 
 
 def _download(config: EngineConfig) -> None:
-    if not extras_installed():
+    if missing_extras():
         logger.info("MuseTalk's GPU extras are not installed (%s): not downloading its weights", INSTALL_HINT)
         return
     from .download import download_models

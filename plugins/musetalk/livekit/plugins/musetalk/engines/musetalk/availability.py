@@ -16,7 +16,7 @@ INSTALL_HINT = "pip install 'livekit-plugins-musetalk[gpu]'"
 
 def musetalk_availability(config: EngineConfig) -> Availability:
     models_dir = config.models_dir or default_models_dir()
-    absent = [name for name in GPU_EXTRAS if importlib.util.find_spec(name) is None]
+    absent = missing_extras()
     if absent:
         return Availability(problem=f"{', '.join(absent)} not installed ({INSTALL_HINT})")
     missing = missing_files(models_dir)
@@ -32,8 +32,8 @@ def musetalk_availability(config: EngineConfig) -> Availability:
     return Availability(reason=f"a CUDA device and MuseTalk weights in {models_dir} are present")
 
 
-def extras_installed() -> bool:
-    return all(importlib.util.find_spec(name) is not None for name in GPU_EXTRAS)
+def missing_extras() -> list[str]:
+    return [name for name in GPU_EXTRAS if importlib.util.find_spec(name) is None]
 
 
 def cuda_available() -> bool:
