@@ -35,7 +35,7 @@ from _common import json_arg_parser, machine, print_table, summary, write_json
 
 from agent.offline.espeak import SAMPLE_RATE, Phoneme, synthesize_with_phonemes
 from livekit.plugins.musetalk import load_pack
-from livekit.plugins.musetalk.engines.cpu import CpuEngine
+from livekit.plugins.musetalk.engines.cpu import CpuEngine, PreparedPortrait
 from livekit.plugins.musetalk.landmarks import detect_face
 from support.paths import REPO
 
@@ -83,9 +83,9 @@ def measure(frame: np.ndarray) -> Mouth | None:
     return Mouth(max(aperture, 0.0), width)
 
 
-def render(engine: CpuEngine, prepared: object, audio: np.ndarray) -> tuple[list[np.ndarray], list[float]]:
+def render(engine: CpuEngine, prepared: PreparedPortrait, audio: np.ndarray) -> tuple[list[np.ndarray], list[float]]:
     """Idle frames, then the speech frames of `audio`; and the render ms of each speech frame."""
-    session = engine.new_session(prepared, sample_rate=SAMPLE_RATE)  # type: ignore[arg-type]
+    session = engine.new_session(prepared, sample_rate=SAMPLE_RATE)
     frames = [np.asarray(session.next_frame().image) for _ in range(IDLE_FRAMES)]
     session.push_audio(audio)
     session.end_segment()
