@@ -20,6 +20,8 @@ _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _ESPEAK_CHARS_UTF8 = 1
 _INITIALIZE_PHONEME_EVENTS = 1
 _EVENT_LIST_TERMINATED, _EVENT_PHONEME = 0, 7
+_PARAMETER_RATE, _PARAMETER_PITCH = 1, 3
+DEFAULT_RATE_WPM, DEFAULT_PITCH = 175, 50
 
 
 class _EventId(ctypes.Union):
@@ -91,13 +93,20 @@ def synthesize(text: str, voice: str = "en") -> np.ndarray:
     return synthesize_with_phonemes(text, voice)[0]
 
 
-def synthesize_with_phonemes(text: str, voice: str = "en") -> tuple[np.ndarray, list[Phoneme]]:
-    """`synthesize`, plus when each phoneme starts in the returned samples."""
+def synthesize_with_phonemes(
+    text: str, voice: str = "en", *, rate_wpm: int = DEFAULT_RATE_WPM, pitch: int = DEFAULT_PITCH
+) -> tuple[np.ndarray, list[Phoneme]]:
+    """`synthesize`, plus when each phoneme starts in the returned samples.
+
+    `voice` may name a variant ("en-us+f3"); `rate_wpm` (80-450) and `pitch` (0-99) are eSpeak's.
+    """
     encoded = text.encode("utf-8")
     with _lock:
         lib = _library()
         if lib.espeak_SetVoiceByName(voice.encode()) != 0:
             raise ValueError(f"eSpeak NG has no voice {voice!r}")
+        lib.espeak_SetParameter(_PARAMETER_RATE, rate_wpm, 0)
+        lib.espeak_SetParameter(_PARAMETER_PITCH, pitch, 0)
         _chunks.clear()
         _phonemes.clear()
         lib.espeak_Synth(encoded, len(encoded) + 1, 0, 0, 0, _ESPEAK_CHARS_UTF8, None, None)

@@ -2,7 +2,7 @@
 
 from ..registry import EngineConfig, EngineEntry
 from .engine import ENGINE_NAME, ENGINE_VERSION, CpuEngine, PreparedPortrait
-from .mouth_driver import MouthShape
+from .mouth_shape import MouthShape
 from .renderer import FacePose
 from .session import CpuSession, Liveliness
 

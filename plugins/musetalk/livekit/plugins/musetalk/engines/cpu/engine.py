@@ -12,9 +12,10 @@ from ..base import PREVIEW_FILE, PreparedAvatar, prepare_avatar
 from .preview import write_preview
 from .rig import FaceRig, build_rig
 from .session import CpuSession, Liveliness
+from .viseme_model import VisemeModel
 
 ENGINE_NAME = "cpu"
-ENGINE_VERSION = "1"  # bump whenever the rig format or its derivation changes: it keys the cache
+ENGINE_VERSION = "2"  # bump whenever the rig format or its derivation changes: it keys the cache
 
 PreparedPortrait = PreparedAvatar[FaceRig]
 
@@ -25,6 +26,7 @@ class CpuEngine:
 
     def __init__(self, liveliness: Liveliness | None = None) -> None:
         self.liveliness = liveliness or Liveliness()
+        self.visemes = VisemeModel.load()
         self.rigs_built = 0  # rigs derived from a portrait (cache misses), across all threads
         self._count_lock = threading.Lock()
 
@@ -60,7 +62,9 @@ class CpuEngine:
         self, prepared: PreparedPortrait, *, sample_rate: int = 16000, seed: int | None = None
     ) -> CpuSession:
         liveliness = self.liveliness if seed is None else replace(self.liveliness, seed=seed)
-        return CpuSession(prepared.material, prepared.spec, sample_rate=sample_rate, liveliness=liveliness)
+        return CpuSession(
+            prepared.material, prepared.spec, sample_rate=sample_rate, liveliness=liveliness, visemes=self.visemes
+        )
 
     def warm_up(self) -> None:
         """Nothing to load: the rig is all a session needs."""

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .mouth_driver import MouthShape
+from .mouth_shape import MouthShape
 from .renderer import FacePose, Renderer
 from .rig import FaceRig
 

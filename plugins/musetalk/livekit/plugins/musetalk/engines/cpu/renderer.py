@@ -16,17 +16,19 @@ import cv2
 import numpy as np
 
 from .face_regions import box_grid, smoothstep
+from .rig import EyeRig, FaceRig, opening_profile
 from .idle_motion import HeadPose
-from .mouth_driver import CLOSED, MouthShape
-from .rig import EyeRig, FaceRig
+from .mouth_shape import CLOSED, MouthShape
 
 # Motion amplitudes as fractions of the face width (so they hold at any output size).
 JAW_DROP = 0.14
 UPPER_LIP_RAISE = 0.02
 # Relative lip spread (positive) / narrowing (negative) and vertical pout.
 SPREAD_PER_WIDE = 0.12
-NARROW_PER_ROUND = 0.26
-POUT_PER_ROUND = 0.22
+NARROW_PER_ROUND = 0.34
+POUT_PER_ROUND = 0.3
+ROUND_OPENING = 0.45  # share of the mouth's width the opening loses when fully rounded (an "o", not a slot)
+TEETH_HIDDEN_PER_ROUND = 0.8  # rounded lips cover the teeth
 FLATTEN_PER_ROUND = 0.8  # share of the smile's corner lift undone when rounding
 MIN_VISIBLE_GAP_PX = 0.3
 
@@ -62,6 +64,8 @@ class Renderer:
         line_px = np.round(rig.lip_line).astype(np.int32)
         self._line_head_weight = rig.head_weight[line_px[:, 1] - head_box[1], line_px[:, 0] - head_box[0]]
         self._line_lip_field = rig.lip_field[line_px[:, 1] - rig.mouth_box[1], line_px[:, 0] - rig.mouth_box[0]]
+        half_width = max(float(np.ptp(rig.lip_line[:, 0])) / 2, 1.0)
+        self._line_u = (rig.lip_line[:, 0] - rig.mouth_centre[0]) / half_width
 
     @property
     def size(self) -> tuple[int, int]:
@@ -92,7 +96,7 @@ class Renderer:
             rig.base, self._grid_x - dx, self._grid_y - dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
         if jaw + lift > MIN_VISIBLE_GAP_PX:
-            self._paint_mouth_interior(frame, pose.head, jaw, lift, spread, pout, flatten)
+            self._paint_mouth_interior(frame, pose.head, pose.mouth.round, jaw, lift, spread, pout, flatten)
         return frame
 
     def _mouth_motion(self, mouth: MouthShape) -> tuple[float, float, float, float, float]:
@@ -110,6 +114,7 @@ class Renderer:
         self,
         frame: np.ndarray,
         head: HeadPose,
+        round_: float,
         jaw: float,
         lift: float,
         spread: float,
@@ -125,8 +130,9 @@ class Renderer:
         )
         moved = line + shift + self._line_lip_field[:, :2] * [spread, pout]
         moved[:, 1] += self._line_lip_field[:, 2] * flatten
-        top = moved - np.outer(rig.lip_line_lens * lift, [0.0, 1.0])
-        bottom = moved + np.outer(rig.lip_line_lens * jaw, [0.0, 1.0])
+        lens = opening_profile(self._line_u / (1.0 - ROUND_OPENING * round_)) if round_ > 0 else rig.lip_line_lens
+        top = moved - np.outer(lens * lift, [0.0, 1.0])
+        bottom = moved + np.outer(lens * jaw, [0.0, 1.0])
         outline = np.concatenate([top, bottom[::-1]])
 
         height, width = frame.shape[:2]
@@ -162,7 +168,7 @@ class Renderer:
             inside = (index >= 0) & (index < len(strip))
             index = np.clip(index, 0, len(strip) - 1)
             cols = np.broadcast_to(strip_columns, index.shape)
-            teeth_alpha = (alpha[index, cols] * inside)[..., None]
+            teeth_alpha = (alpha[index, cols] * inside * (1.0 - TEETH_HIDDEN_PER_ROUND * round_))[..., None]
             interior += (strip[index, cols] - interior) * teeth_alpha
 
         patch = frame[y0:y1, x0:x1].astype(np.float32)

@@ -14,6 +14,9 @@ from .idle_motion import BlinkSchedule, HeadMotion
 from .mouth_driver import MouthDriver
 from .renderer import FacePose, Renderer
 from .rig import FaceRig
+from .viseme_model import VisemeModel
+
+LOOKAHEAD_FRAMES = 2  # of queued audio the mouth reads past the frame it renders
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,9 @@ class Liveliness:
 
 
 class CpuSession:
-    def __init__(self, rig: FaceRig, spec: VideoSpec, *, sample_rate: int, liveliness: Liveliness) -> None:
+    def __init__(
+        self, rig: FaceRig, spec: VideoSpec, *, sample_rate: int, liveliness: Liveliness, visemes: VisemeModel
+    ) -> None:
         if sample_rate % spec.fps:
             raise ValueError(
                 f"sample_rate {sample_rate} Hz is not a whole number of samples per frame at {spec.fps} fps"
@@ -35,7 +40,7 @@ class CpuSession:
         self.samples_per_frame = sample_rate // spec.fps
         self.last_pose = FacePose()
         self._renderer = Renderer(rig)
-        self._mouth = MouthDriver(sample_rate, spec.fps)
+        self._mouth = MouthDriver(sample_rate, spec.fps, visemes)
         self._blinks = BlinkSchedule(spec.fps, liveliness.seed) if liveliness.blinks else None
         self._head = HeadMotion(spec.fps, liveliness.seed, liveliness.head_motion_px * spec.width / 512)
         self._queue: deque[Pcm] = deque()
@@ -65,7 +70,8 @@ class CpuSession:
         with self._lock:
             self._ensure_open()
             audio = None if self._held else self._take_frame_audio()
-        mouth = self._mouth.speech_frame(audio) if audio is not None else self._mouth.silent_frame()
+            lookahead = self._peek(LOOKAHEAD_FRAMES * self.samples_per_frame) if audio is not None else None
+        mouth = self._mouth.speech_frame(audio, lookahead) if audio is not None else self._mouth.silent_frame()
         blink = self._blinks.next() if self._blinks else 0.0
         pose = FacePose(mouth=mouth, blink=blink, head=self._head.pose(self._frame_index, mouth.open))
         self._frame_index += 1
@@ -98,6 +104,16 @@ class CpuSession:
     def _ensure_open(self) -> None:
         if self._closed:
             raise RuntimeError("this lip-sync session is closed")
+
+    def _peek(self, count: int) -> Pcm | None:
+        """Up to `count` queued samples, left in the queue."""
+        parts, needed = [], count
+        for chunk in self._queue:
+            if not needed:
+                break
+            parts.append(chunk[:needed])
+            needed -= len(parts[-1])
+        return np.concatenate(parts) if parts else None
 
     def _take_frame_audio(self) -> Pcm | None:
         if self._queued_samples < self.samples_per_frame:
