@@ -1,11 +1,12 @@
 """Articulation measured from rendered pixels: do the lips close for p/b/m, round for "oo", open for "a"?
 
-    python bench/articulation.py [--json OUT]
+    python bench/articulation.py [--pack ID] [--json OUT]
 
 eSpeak NG speaks each sentence and reports when each phoneme starts (ground
-truth). The CPU engine renders the default avatar from that audio alone; the
-face-landmark model the packs use reads every rendered frame's lip aperture and
-mouth width (both relative to the face width). Per language:
+truth). The CPU engine renders an avatar pack (`default` unless --pack names
+another) from that audio alone; the face-landmark model the packs use reads
+every rendered frame's lip aperture and mouth width (both relative to the face
+width). Per language:
 
 - bilabial_closure_rate: share of p/b/m phonemes during which (±1 frame) some
   frame's aperture is below the closed threshold (rest aperture + CLOSED_MARGIN);
@@ -114,10 +115,12 @@ def phoneme_frames(phonemes: list[Phoneme], index: int, total: int) -> range:
 
 
 def main() -> None:
-    args = json_arg_parser(__doc__).parse_args()
+    parser = json_arg_parser(__doc__)
+    parser.add_argument("--pack", default="default", help="avatar pack id in avatars/ (default: default)")
+    args = parser.parse_args()
     cv2.setNumThreads(1)
     engine = CpuEngine()
-    prepared = engine.prepare(load_pack("default", REPO / "avatars"))
+    prepared = engine.prepare(load_pack(args.pack, REPO / "avatars"))
     results: dict[str, dict[str, object]] = {}
     all_render_ms: list[float] = []
     for language, sentences in SENTENCES.items():
@@ -157,6 +160,7 @@ def main() -> None:
         }
     result = {
         "engine": "cpu (today's, audio only)",
+        "pack": args.pack,
         "languages": results,
         "render_ms_512": summary(all_render_ms),
         "upload_to_ready_ms": None,
