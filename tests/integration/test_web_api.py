@@ -35,6 +35,7 @@ async def room_names(livekit_server: LiveKitServer) -> set[str]:
 
 async def test_avatars_are_listed_with_their_thumbnails(http: httpx.AsyncClient) -> None:
     body = (await http.get("/api/avatars")).json()
+    assert {"default", "eileen"} <= {a["id"] for a in body["avatars"]}  # the shipped packs
     avatar = next(a for a in body["avatars"] if a["id"] == "default")
     assert avatar["display_name"] and avatar["licence"] and avatar["attribution"]
     assert (avatar["width"], avatar["height"]) == (512, 512)

@@ -32,6 +32,15 @@ def mouth_change(media: ReceivedMedia, box: Box, closed: np.ndarray) -> tuple[np
     return times, change
 
 
+def idle_again_below(idle: np.ndarray, speaking: np.ndarray) -> float:
+    """The mouth change under which the mouth is back at rest: a quarter of the way from idle to speaking.
+
+    Idle is not zero: the head's micro-motion moves the mouth box's pixels too, more on a textured face
+    (wrinkles) than a smooth one, so "closed again" is measured from the portrait's own idle level.
+    """
+    return float(idle.mean() + 0.25 * (speaking.mean() - idle.mean()))
+
+
 def audio_envelope(media: ReceivedMedia, window_s: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
     """(time each window finished arriving, RMS) over the received audio, `window_s` windows."""
     per_window = int(AUDIO_RATE * window_s)

@@ -49,6 +49,19 @@ def test_default_pack_loads_and_prepares(avatars: Path) -> None:
     assert prepared.cache_dir.name.startswith(f"cpu-{engine.cache_version}-{pack.source_digest[:16]}-512x512")
 
 
+def test_the_shipped_packs_include_a_neutral_default() -> None:
+    """At least two packs ship; the default portrait's lips are closed (a neutral mouth animates best)."""
+    packs = {pack.id: pack for pack in list_packs(REPO / "avatars")}
+    assert "default" in packs and len(packs) >= 2, sorted(packs)
+    for pack in packs.values():
+        assert pack.source_path.stat().st_size < 600_000, f"{pack.id}: keep the portrait small"
+    default = packs["default"]
+    points = default.locate_face(default.load_image()).points
+    face_width = np.linalg.norm(points[234] - points[454])
+    lip_gap = np.linalg.norm(points[13] - points[14])  # inner lips, upper and lower centre
+    assert face_width > 150 and lip_gap < 0.03 * face_width, (face_width, lip_gap)
+
+
 def test_second_prepare_reuses_the_cache(avatars: Path) -> None:
     CpuEngine().prepare(load_pack("default", avatars))
     engine = CpuEngine()
@@ -167,7 +180,9 @@ def test_image_without_a_face(avatars: Path) -> None:
 
 
 def test_manual_face_box_is_used_and_keys_the_cache(avatars: Path) -> None:
-    make_pack(avatars, "boxed", face={"box": [87, 73, 192, 178]})
+    pack = load_pack("default", avatars)
+    detected = pack.locate_face(pack.load_image()).box
+    make_pack(avatars, "boxed", face={"box": [round(v) + 1 for v in detected]})  # a hand-placed box, 1 px off
     boxed = CpuEngine().prepare(load_pack("boxed", avatars))
     default = CpuEngine().prepare(load_pack("default", avatars))
     assert boxed.cache_dir != default.cache_dir
