@@ -6,7 +6,7 @@ loudness (relative to the voice's recent peak). Bilabials (p b m) close the
 lips outright, and early: the audio queued after this frame is read too, so
 the lips start closing before the /m/ is heard (coarticulation). Targets are
 followed with a fast attack and a slower release, as real articulators move;
-a closure snaps shut within a frame, as lips do.
+a bilabial closure seals the lips within the frame, as lips do.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ CLOSING = 0.9  # ... to a bilabial closure
 SNAP_CLOSED = 0.03  # openness below this renders as closed
 ANTICIPATION = 0.5  # how far the lips close ahead of a bilabial heard in the next hops
 ANTICIPATION_HOPS = 2
+SEAL = 0.75  # closure from which the lips meet outright (they seal, they do not hover a pixel apart)
 CLOSURE_EVIDENCE = (0.3, 0.6)  # bilabial probability from which the lips start to close, and are shut
 
 _SHAPES = np.array([[s.open, s.wide, s.round] for s in (TARGET_SHAPES[v] for v in Viseme)], np.float32)
@@ -58,8 +59,15 @@ class MouthDriver:
             closure = max(closure, ANTICIPATION * _closure(soon[:, Viseme.BILABIAL]))
         opening, wide, round_ = now.mean(axis=0) @ _SHAPES
         loudness = float(np.clip((features.level_db - features.peak_db + OPENING_RANGE_DB) / OPENING_RANGE_DB, 0, 1))
+        if closure >= SEAL:
+            return self._seal()
         target = MouthShape(open=opening * (0.4 + 0.6 * loudness) * (1.0 - closure), wide=wide, round=round_)
         return self._follow(target, closure)
+
+    def _seal(self) -> MouthShape:
+        """Lips pressed together: closed at once, the lip shape kept for the release."""
+        self._shape = MouthShape(open=0.0, wide=self._shape.wide, round=self._shape.round)
+        return self._shape
 
     def silent_frame(self) -> MouthShape:
         return self._follow(CLOSED, closure=0.0)

@@ -39,7 +39,9 @@ from .face_regions import box_grid, clip_box, curve_at, smoothstep
 RIG_FILE = "rig.npz"
 MIN_PHOTO_TEETH_GAP_PX = 3.0  # a smaller lip gap shows no usable teeth: synthesise them
 UPPER_TEETH_SHARE = 0.65  # of the photo's lip gap, the part that is upper teeth
-SYNTHETIC_TEETH_RGB = np.array([232.0, 226.0, 212.0], np.float32)
+SYNTHETIC_TEETH_RGB = np.array([236.0, 226.0, 206.0], np.float32)
+SYNTHETIC_TEETH_LIP_TINT = 0.3  # share of the lips' colour in synthesised teeth (they sit in the same light)
+TOOTH_WIDTHS = (0.05, 0.038, 0.034, 0.03)  # of the face width: central incisor, lateral, canine, premolar
 
 
 @dataclass
@@ -142,7 +144,7 @@ def build_rig(image: np.ndarray, landmarks: FaceLandmarks, spec: VideoSpec) -> F
     lip_rgb = _lip_colour(photo, points)
     base = _close_lips(photo, mouth_box, xs, ys, upper_inner, lower_inner, line_y, (upper_span, lower_span), lip_rgb)
     upper_teeth, upper_alpha, lower_teeth, lower_alpha = _teeth_strips(
-        photo, xs[0], upper_inner, lower_inner, lens[0], face_width
+        photo, xs[0], upper_inner, lower_inner, lens[0], face_width, centre_x, lip_rgb
     )
     head_box, head_weight = _head_region(points, face_width, width, height, mouth_box)
     line_lens = opening_profile((lip_line[:, 0] - centre_x) / half_width)
@@ -225,26 +227,18 @@ def _teeth_strips(
     lower_inner: np.ndarray,
     lens: np.ndarray,
     face_width: float,
+    centre_x: float,
+    lip_rgb: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The photo's teeth as strips hanging from the upper lip and standing on the lower lip.
 
-    A photo with closed lips shows no teeth; then an even upper row is synthesised.
+    A photo with closed lips shows no teeth; then rows are synthesised (`_synthetic_teeth`).
     """
     upper_y, lower_y = curve_at(columns, upper_inner), curve_at(columns, lower_inner)
     gap = np.maximum(lower_y - upper_y, 0.0)
     if gap.max() < MIN_PHOTO_TEETH_GAP_PX:
-        depth = max(2, round(0.06 * face_width))
-        rows = np.arange(depth, dtype=np.float32)[:, None]
-        shade = 1.0 - 0.25 * rows / depth
-        upper = np.broadcast_to(SYNTHETIC_TEETH_RGB * shade[..., None], (depth, len(columns), 3))
-        upper_alpha = np.clip(depth * np.sqrt(lens)[None, :] - rows, 0.0, 1.0) * 0.9
-        empty = np.zeros((1, len(columns)), np.float32)
-        return (
-            upper.astype(np.float32),
-            upper_alpha.astype(np.float32),
-            np.zeros((1, len(columns), 3), np.float32),
-            empty,
-        )
+        colour = SYNTHETIC_TEETH_RGB + SYNTHETIC_TEETH_LIP_TINT * (lip_rgb - SYNTHETIC_TEETH_RGB)
+        return _synthetic_teeth(columns - centre_x, lens, face_width, colour)
 
     def strip(start_y: np.ndarray, step: float, share: float) -> tuple[np.ndarray, np.ndarray]:
         depth = int(np.ceil(gap.max() * share)) + 2
@@ -257,6 +251,35 @@ def _teeth_strips(
     upper, upper_alpha = strip(upper_y + 1.0, 1.0, UPPER_TEETH_SHARE)
     lower, lower_alpha = strip(lower_y - 2.0, -1.0, 1.0 - UPPER_TEETH_SHARE)
     return upper, upper_alpha, lower, lower_alpha
+
+
+def _synthetic_teeth(
+    offsets: np.ndarray, lens: np.ndarray, face_width: float, colour: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Upper and lower rows of separate teeth, by column offset from the mouth's centre.
+
+    Each tooth is a little shorter at its sides (rounded tips) and parted from the next by a
+    soft dark seam; the rows darken under the lips and towards the corners, and fade out there.
+    """
+    edges = np.cumsum((0.0, *TOOTH_WIDTHS, *(TOOTH_WIDTHS[-1:] * 4))) * face_width
+    distance = np.abs(offsets)
+    tooth = np.clip(np.searchsorted(edges, distance) - 1, 0, len(edges) - 2)
+    within = (distance - edges[tooth]) / (edges[tooth + 1] - edges[tooth])  # 0..1 across each tooth
+    seam = 1.0 - 0.18 * np.exp(-(((np.minimum(within, 1.0 - within)) * (edges[tooth + 1] - edges[tooth]) / 0.8) ** 2))
+    tip = 1.0 - 0.25 * (2.0 * within - 1.0) ** 4
+    corner_shade = 0.55 + 0.45 * np.sqrt(lens)
+
+    def row(depth: int, top_shade: float) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.arange(depth, dtype=np.float32)[:, None]
+        length = depth * tip * (0.75 + 0.25 * np.sqrt(lens))
+        shade = (top_shade + (1.0 - top_shade) * smoothstep(rows / (0.5 * depth))) * seam * corner_shade
+        colours = colour * shade[..., None]
+        alpha = np.clip((length[None, :] - rows) / 1.5, 0.0, 1.0) * smoothstep(lens / 0.35)[None, :]
+        return colours.astype(np.float32), (alpha * 0.95).astype(np.float32)
+
+    upper, upper_alpha = row(max(3, round(0.05 * face_width)), 0.75)
+    lower, lower_alpha = row(max(2, round(0.028 * face_width)), 0.6)
+    return upper, upper_alpha, lower, lower_alpha * 0.6
 
 
 def _edge_window(shape: tuple[int, ...], margin: int) -> np.ndarray:
