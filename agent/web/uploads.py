@@ -160,8 +160,11 @@ def _where(face: FaceBox, width: int, height: int) -> str:
     y = (face.box[1] + face.box[3]) / 2 / height
     column = "left" if x < 1 / 3 else "right" if x > 2 / 3 else "centre"
     row = "top " if y < 1 / 4 else "bottom " if y > 3 / 4 else ""
-    place = f"{row}{column}" if row or column != "centre" else "centre"
-    return f"{place} ({round(face.box[2] - face.box[0])} px wide)"
+    return f"one at the {row}{column} ({round(face.box[2] - face.box[0])} px wide)"
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def check_portrait(data: bytes) -> CheckedPortrait:
@@ -187,11 +190,11 @@ def check_portrait(data: bytes) -> CheckedPortrait:
     largest_width = largest.box[2] - largest.box[0]
     similar = [f for f in faces if f.box[2] - f.box[0] >= SIMILAR_FACE * largest_width]
     if len(similar) > 1:
-        places = ", ".join(_where(f, width, height) for f in sorted(similar, key=lambda f: f.box[0]))
+        places = _listed([_where(f, width, height) for f in sorted(similar, key=lambda f: f.box[0])])
         raise UploadError(
             422,
-            f"{len(similar)} faces found in the photo (left to right: {places}); "
-            "an avatar needs exactly one: crop the photo to one person and upload it again",
+            f"{len(similar)} faces found in the photo: {places}. "
+            "An avatar needs exactly one: crop the photo to one person and upload it again",
         )
     if largest_width < MIN_FACE_PX:
         raise UploadError(

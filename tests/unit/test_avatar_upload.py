@@ -125,9 +125,14 @@ BAD_UPLOADS: dict[str, tuple[Callable[[], bytes], int, str]] = {
     "two faces": (
         lambda: encode(side_by_side(portrait()), "JPEG"),
         422,
-        r"2 faces found in the photo \(left to right: left \(\d+ px wide\), right \(\d+ px wide\)\)",
+        r"2 faces found in the photo: one at the left \(\d+ px wide\) and one at the right \(\d+ px wide\)\. "
+        "An avatar needs exactly one",
     ),
-    "three faces": (lambda: encode(side_by_side(portrait(), 3), "PNG"), 422, "3 faces found.*left.*centre.*right"),
+    "three faces": (
+        lambda: encode(side_by_side(portrait(), 3), "PNG"),
+        422,
+        "3 faces found.*at the left.*, one at the centre.* and one at the right",
+    ),
     "face too small": (lambda: small_face_in_a_large_photo(), 422, r"the face is too small \(\d+ px wide"),
 }
 
