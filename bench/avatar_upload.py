@@ -1,0 +1,119 @@
+"""Custom avatar from one photo: upload → ready, through the real HTTP API.
+
+    python bench/avatar_upload.py [-n 10] [--portrait avatars/default/portrait.png] [--json OUT]
+
+The session API (`agent.web.create_app`) runs in this process under uvicorn on a loopback port,
+with its own temporary uploads and cache directories; an httpx client POSTs the photo to
+/api/avatars and the clock stops at the 201, which comes once the avatar is checked, framed,
+prepared by the CPU engine (preview drawn) and in place: usable in a session from then on.
+Each upload is a different photo (one pixel changed), so each one is prepared from scratch,
+never served from the cache of the one before; one warm-up upload (it loads the face models)
+is not counted. `measure_upload_to_ready()` is what another benchmark can import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import socket
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from _common import json_arg_parser, machine, print_table, summary, write_json
+from PIL import Image
+
+from agent.web import WebSettings, create_app
+from support.paths import AVATARS
+
+DEFAULT_PORTRAIT = AVATARS / "default" / "portrait.png"
+
+
+def _variant(image: Image.Image, i: int) -> bytes:
+    """The photo with one corner pixel changed: a new photo as far as the caches go, the same face."""
+    copy = image.copy()
+    r, g, b = copy.getpixel((0, 0))  # type: ignore[misc]
+    copy.putpixel((0, 0), ((r + 1 + i) % 256, g, b))
+    out = io.BytesIO()
+    copy.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def measure_upload_to_ready(portrait: Path = DEFAULT_PORTRAIT, n: int = 10) -> dict[str, Any]:
+    """Upload `portrait` n times (+1 warm-up) to an in-process session API over HTTP; times in ms.
+
+    Returns {"n", "upload_to_ready_ms": {p50, p95}, "server_ready_ms": {p50, p95}, "bytes", "runs"}:
+    upload_to_ready is the client's (request sent → 201 received), server_ready the API's own
+    `ready_ms` (whole body received → avatar in place).
+    """
+    with Image.open(portrait) as image:
+        rgb = image.convert("RGB")
+    with tempfile.TemporaryDirectory(prefix="bench-upload-") as tmp:
+        settings = WebSettings(
+            LIVEKIT_URL="ws://127.0.0.1:9",  # no session is opened: the avatars endpoints never call it
+            LIVEKIT_API_KEY="bench",
+            LIVEKIT_API_SECRET="bench-secret-not-used-for-anything-else",
+            STREAMING_AVATAR_UPLOADS_DIR=str(Path(tmp) / "uploads"),
+            STREAMING_AVATAR_CACHE_DIR=str(Path(tmp) / "cache"),
+            STREAMING_AVATAR_WEB_MAX_UPLOADS=str(n + 1),
+        )
+        port = _free_port()
+        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+        serving = asyncio.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.02)
+        runs: list[dict[str, float]] = []
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+                for i in range(n + 1):
+                    body = _variant(rgb, i)
+                    start = time.perf_counter()
+                    response = await http.post("/api/avatars", content=body, headers={"Content-Type": "image/png"})
+                    elapsed = (time.perf_counter() - start) * 1000
+                    if response.status_code != 201:
+                        raise RuntimeError(f"upload {i} failed: {response.status_code} {response.text}")
+                    if i > 0:
+                        runs.append({"upload_to_ready_ms": elapsed, "server_ready_ms": response.json()["ready_ms"]})
+        finally:
+            server.should_exit = True
+            await serving
+    return {
+        "n": len(runs),
+        "portrait": str(portrait),
+        "bytes": len(_variant(rgb, 0)),
+        "upload_to_ready_ms": summary([r["upload_to_ready_ms"] for r in runs]),
+        "server_ready_ms": summary([r["server_ready_ms"] for r in runs]),
+        "runs": runs,
+    }
+
+
+async def main() -> None:
+    parser = json_arg_parser(__doc__ or "")
+    parser.add_argument("-n", type=int, default=10)
+    parser.add_argument("--portrait", type=Path, default=DEFAULT_PORTRAIT)
+    args = parser.parse_args()
+    result = {"machine": machine(), **(await measure_upload_to_ready(args.portrait, args.n))}
+    print(
+        f"custom avatar from one photo ({result['bytes'] / 1000:.0f} kB PNG), {result['n']} uploads, "
+        f"uvicorn in-process over loopback HTTP — {result['machine']}"
+    )
+    rows = [
+        (key, f"{result[key]['p50']:.0f}", f"{result[key]['p95']:.0f}", target)
+        for key, target in (("upload_to_ready_ms", "seconds, not hours"), ("server_ready_ms", ""))
+    ]
+    print_table(rows, ("metric", "p50 ms", "p95 ms", "target"))
+    write_json(args.json, result)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
