@@ -6,7 +6,7 @@ The session API (`agent.web.create_app`) runs in this process under uvicorn on a
 with its own temporary uploads and cache directories; an httpx client POSTs the photo to
 /api/avatars and the clock stops at the 201, which comes once the avatar is checked, framed,
 prepared by the CPU engine (preview drawn) and in place: usable in a session from then on.
-Each upload is a different photo (one pixel changed), so each one is prepared from scratch,
+Each upload is a different photo (its centre pixel changed), so each one is prepared from scratch,
 never served from the cache of the one before; one warm-up upload (it loads the face models)
 is not counted. `measure_upload_to_ready()` is what another benchmark can import.
 """
@@ -33,10 +33,14 @@ DEFAULT_PORTRAIT = AVATARS / "default" / "portrait.png"
 
 
 def _variant(image: Image.Image, i: int) -> bytes:
-    """The photo with one corner pixel changed: a new photo as far as the caches go, the same face."""
+    """The photo with its centre pixel changed: a new portrait as far as the caches go, the same face.
+
+    (The centre, because a corner may fall outside the square the upload is cropped to.)
+    """
     copy = image.copy()
-    r, g, b = copy.getpixel((0, 0))  # type: ignore[misc]
-    copy.putpixel((0, 0), ((r + 1 + i) % 256, g, b))
+    centre = (copy.width // 2, copy.height // 2)
+    r, g, b = copy.getpixel(centre)  # type: ignore[misc]
+    copy.putpixel(centre, ((r + 1 + i) % 256, g, b))
     out = io.BytesIO()
     copy.save(out, format="PNG")
     return out.getvalue()
@@ -87,6 +91,9 @@ async def measure_upload_to_ready(portrait: Path = DEFAULT_PORTRAIT, n: int = 10
         finally:
             server.should_exit = True
             await serving
+        prepared = [d for d in (Path(tmp) / "cache").iterdir() if d.is_dir()]
+        if len(prepared) != n + 1:
+            raise RuntimeError(f"{n + 1} uploads made {len(prepared)} caches: some were not prepared from scratch")
     return {
         "n": len(runs),
         "portrait": str(portrait),
