@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, NonNegativeInt, PositiveInt, SecretStr, field_validator
+from pydantic import AliasChoices, Field, NonNegativeInt, PositiveInt, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from ..config import DEFAULT_UPLOADS_DIR, REPO_ROOT, EnvSettings
@@ -50,6 +50,13 @@ class WebSettings(EnvSettings):
     @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1_000_000
+
+    @model_validator(mode="after")
+    def _uploads_apart(self) -> WebSettings:
+        """Uploads in the shipped packs' directory could not be told from them (nor deleted)."""
+        if self.uploads_dir.resolve() == self.avatars_dir.resolve():
+            raise ValueError("STREAMING_AVATAR_UPLOADS_DIR must not be STREAMING_AVATAR_AVATARS_DIR")
+        return self
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -16,6 +16,7 @@ import asyncio
 import datetime as dt
 import io
 import json
+import logging
 import os
 import re
 import secrets
@@ -43,6 +44,8 @@ from livekit.plugins.musetalk import (
 from livekit.plugins.musetalk.caches import default_cache_root
 from livekit.plugins.musetalk.engines.base import PREVIEW_FILE
 from livekit.plugins.musetalk.landmarks import FaceBox, LandmarksUnavailableError, NoFaceFoundError, detect_face, detect_faces
+
+logger = logging.getLogger("streaming-avatar.web")
 
 UPLOAD_ID_PATTERN = re.compile(r"^u-[0-9a-f]{12}$")
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
@@ -263,11 +266,15 @@ class UploadStore:
         """
         report = progress or (lambda step, fraction: None)
         self.check_room()
-        self.uploads_dir.mkdir(parents=True, exist_ok=True)
-        self.remove_stale_staging()
         pack_id = self._new_id()
         staging = self.uploads_dir / f"{STAGING_PREFIX}{pack_id}"
-        staging.mkdir()
+        try:
+            self.uploads_dir.mkdir(parents=True, exist_ok=True)
+            self.remove_stale_staging()
+            staging.mkdir()
+        except OSError as exc:
+            logger.error("cannot store an uploaded avatar in %s: %s", self.uploads_dir, exc)
+            raise UploadError(503, "the server cannot store avatars right now; try again later") from exc
         prepared_dir: Path | None = None
         try:
             portrait.image.save(staging / SOURCE_NAME, format="PNG")
@@ -292,6 +299,9 @@ class UploadStore:
                 self._remove_cache(prepared_dir)
             if isinstance(exc, AvatarPackError):
                 raise UploadError(422, f"the photo could not be made into an avatar: {exc.reason}") from exc
+            if isinstance(exc, OSError):
+                logger.error("cannot store an uploaded avatar in %s: %s", self.uploads_dir, exc)
+                raise UploadError(503, "the server cannot store avatars right now; try again later") from exc
             raise
         return load_pack(pack_id, self.uploads_dir)
 

@@ -296,7 +296,10 @@ async def test_delete_refuses_shipped_unknown_and_escaping_ids(
     kept = (await http.post("/api/avatars", content=PORTRAIT.read_bytes())).json()["avatar"]
     before = leftovers(dirs)
     response = await http.delete(f"/api/avatars/{avatar_id}")
-    assert response.status_code == status, response.text
+    # An id of dots is resolved away by the client: the path leaves /api/avatars/, and the page's
+    # static files (when built) answer 405 to a DELETE there.
+    left_the_route = status == 404 and response.status_code == 405 and ".." in avatar_id.replace("%2e", ".")
+    assert response.status_code == status or left_the_route, response.text
     assert leftovers(dirs) == before and (AVATARS / "default" / "portrait.png").is_file()
     for path in ("thumbnail", "preview"):
         if status != 403:
@@ -357,3 +360,26 @@ async def test_busy_uploads_queue_a_few_and_turn_the_rest_away() -> None:
 
 def test_the_pixel_limit_is_checked_before_pillows_own() -> None:
     assert MAX_PIXELS < Image.MAX_IMAGE_PIXELS
+
+
+async def test_an_uploads_directory_that_cannot_be_written_is_a_503_not_a_crash(
+    make_client: Callable[..., httpx.AsyncClient], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    async with make_client(STREAMING_AVATAR_UPLOADS_DIR=str(blocker / "uploads")) as http:
+        response = await http.post("/api/avatars", content=PORTRAIT.read_bytes())
+        assert response.status_code == 503 and "cannot store avatars" in response.json()["detail"]
+
+
+def test_uploads_cannot_share_the_shipped_packs_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "LIVEKIT_URL": "ws://127.0.0.1:9",
+        "LIVEKIT_API_KEY": "devkey",
+        "LIVEKIT_API_SECRET": "x" * 32,
+        "STREAMING_AVATAR_AVATARS_DIR": str(AVATARS),
+        "STREAMING_AVATAR_UPLOADS_DIR": str(AVATARS / "."),
+    }.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match="STREAMING_AVATAR_UPLOADS_DIR must not be STREAMING_AVATAR_AVATARS_DIR"):
+        WebSettings.from_env()
