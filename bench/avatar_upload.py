@@ -1,12 +1,12 @@
 """Custom avatar from one photo: upload → ready, through the real HTTP API.
 
-    python bench/avatar_upload.py [-n 10] [--portrait avatars/default/portrait.png] [--json OUT]
+    python bench/avatar_upload.py [-n 10] [--portrait avatars/default/portrait.png] [--photo 4000x3000] [--json OUT]
 
 The session API (`agent.web.create_app`) runs in this process under uvicorn on a loopback port,
 with its own temporary uploads and cache directories; an httpx client POSTs the photo to
 /api/avatars and the clock stops at the 201, which comes once the avatar is checked, framed,
 prepared by the CPU engine (preview drawn) and in place: usable in a session from then on.
-Each upload is a different photo (its centre pixel changed), so each one is prepared from scratch,
+Each upload is a different photo (a 16 px patch at its centre changed), so each one is prepared from scratch,
 never served from the cache of the one before; one warm-up upload (it loads the face models)
 is not counted. `measure_upload_to_ready()` is what another benchmark can import.
 """
@@ -32,18 +32,27 @@ from support.paths import AVATARS
 DEFAULT_PORTRAIT = AVATARS / "default" / "portrait.png"
 
 
-def _variant(image: Image.Image, i: int) -> bytes:
-    """The photo with its centre pixel changed: a new portrait as far as the caches go, the same face.
+def _variant(image: Image.Image, i: int, fmt: str) -> bytes:
+    """The photo with a small patch at its centre changed: a new portrait as far as the caches go, the same face.
 
-    (The centre, because a corner may fall outside the square the upload is cropped to.)
+    (The centre, where the face is, because a corner may fall outside the square the upload is cropped
+    to; a patch, because JPEG would round a single pixel's change away.)
     """
     copy = image.copy()
-    centre = (copy.width // 2, copy.height // 2)
-    r, g, b = copy.getpixel(centre)  # type: ignore[misc]
-    copy.putpixel(centre, ((r + 1 + i) % 256, g, b))
+    cx, cy = copy.width // 2, copy.height // 2
+    copy.paste((min(255, 40 + 8 * i), 60, 60), (cx - 8, cy - 8, cx + 8, cy + 8))
     out = io.BytesIO()
-    copy.save(out, format="PNG")
+    copy.save(out, format=fmt, **({"quality": 90} if fmt == "JPEG" else {}))
     return out.getvalue()
+
+
+def phone_photo(portrait: Image.Image, size: tuple[int, int]) -> tuple[Image.Image, str]:
+    """`portrait` as a phone photo would hold it: scaled to half the height, on a plain background, as JPEG."""
+    width, height = size
+    photo = Image.new("RGB", size, (96, 104, 112))
+    side = height // 2
+    photo.paste(portrait.resize((side, side), Image.Resampling.LANCZOS), ((width - side) // 2, (height - side) // 2))
+    return photo, "JPEG"
 
 
 def _free_port() -> int:
@@ -53,8 +62,12 @@ def _free_port() -> int:
         return port
 
 
-async def measure_upload_to_ready(portrait: Path = DEFAULT_PORTRAIT, n: int = 10) -> dict[str, Any]:
+async def measure_upload_to_ready(
+    portrait: Path = DEFAULT_PORTRAIT, n: int = 10, photo_size: tuple[int, int] | None = None
+) -> dict[str, Any]:
     """Upload `portrait` n times (+1 warm-up) to an in-process session API over HTTP; times in ms.
+
+    With `photo_size` (e.g. (4000, 3000)) the upload is that large a JPEG with the portrait in it.
 
     Returns {"n", "upload_to_ready_ms": {p50, p95}, "server_ready_ms": {p50, p95}, "bytes", "runs"}:
     upload_to_ready is the client's (request sent → 201 received), server_ready the API's own
@@ -62,6 +75,9 @@ async def measure_upload_to_ready(portrait: Path = DEFAULT_PORTRAIT, n: int = 10
     """
     with Image.open(portrait) as image:
         rgb = image.convert("RGB")
+    fmt = "PNG"
+    if photo_size is not None:
+        rgb, fmt = phone_photo(rgb, photo_size)
     with tempfile.TemporaryDirectory(prefix="bench-upload-") as tmp:
         settings = WebSettings(
             LIVEKIT_URL="ws://127.0.0.1:9",  # no session is opened: the avatars endpoints never call it
@@ -80,9 +96,9 @@ async def measure_upload_to_ready(portrait: Path = DEFAULT_PORTRAIT, n: int = 10
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
                 for i in range(n + 1):
-                    body = _variant(rgb, i)
+                    body = _variant(rgb, i, fmt)
                     start = time.perf_counter()
-                    response = await http.post("/api/avatars", content=body, headers={"Content-Type": "image/png"})
+                    response = await http.post("/api/avatars", content=body, headers={"Content-Type": f"image/{fmt}"})
                     elapsed = (time.perf_counter() - start) * 1000
                     if response.status_code != 201:
                         raise RuntimeError(f"upload {i} failed: {response.status_code} {response.text}")
@@ -97,7 +113,8 @@ async def measure_upload_to_ready(portrait: Path = DEFAULT_PORTRAIT, n: int = 10
     return {
         "n": len(runs),
         "portrait": str(portrait),
-        "bytes": len(_variant(rgb, 0)),
+        "photo": f"{rgb.width}x{rgb.height} {fmt}",
+        "bytes": len(_variant(rgb, 0, fmt)),
         "upload_to_ready_ms": summary([r["upload_to_ready_ms"] for r in runs]),
         "server_ready_ms": summary([r["server_ready_ms"] for r in runs]),
         "runs": runs,
@@ -108,10 +125,12 @@ async def main() -> None:
     parser = json_arg_parser(__doc__ or "")
     parser.add_argument("-n", type=int, default=10)
     parser.add_argument("--portrait", type=Path, default=DEFAULT_PORTRAIT)
+    parser.add_argument("--photo", help="upload a WxH JPEG holding the portrait instead (e.g. 4000x3000)")
     args = parser.parse_args()
-    result = {"machine": machine(), **(await measure_upload_to_ready(args.portrait, args.n))}
+    size = tuple(int(v) for v in args.photo.lower().split("x")) if args.photo else None
+    result = {"machine": machine(), **(await measure_upload_to_ready(args.portrait, args.n, size))}  # type: ignore[arg-type]
     print(
-        f"custom avatar from one photo ({result['bytes'] / 1000:.0f} kB PNG), {result['n']} uploads, "
+        f"custom avatar from one photo ({result['photo']}, {result['bytes'] / 1000:.0f} kB), {result['n']} uploads, "
         f"uvicorn in-process over loopback HTTP — {result['machine']}"
     )
     rows = [

@@ -195,10 +195,10 @@ async def test_a_portrait_becomes_a_listed_prepared_pack(
     assert preview.status_code == 200 and preview.headers["content-type"] == "image/png"
 
     pack_dir = dirs["uploads"] / avatar["id"]
-    assert sorted(p.name for p in pack_dir.iterdir()) == ["manifest.json", "portrait.png"]
+    assert sorted(p.name for p in pack_dir.iterdir()) == ["manifest.json", "portrait.jpg"]
     assert json.loads((pack_dir / "manifest.json").read_text())["id"] == avatar["id"]
-    with Image.open(pack_dir / "portrait.png") as stored:
-        assert stored.format == "PNG" and stored.width == stored.height and not stored.info.get("exif")
+    with Image.open(pack_dir / "portrait.jpg") as stored:
+        assert stored.format == "JPEG" and stored.width == stored.height and not stored.info.get("exif")
     assert [p.name for p in dirs["uploads"].iterdir()] == [avatar["id"]], "no staging directory left"
     assert len([p for p in dirs["cache"].iterdir() if p.is_dir()]) == 1, "prepared once, for the CPU engine"
 
@@ -227,8 +227,8 @@ async def test_exif_orientation_is_applied_and_metadata_dropped(http: httpx.Asyn
     turned = await http.post("/api/avatars", content=sideways)
     assert turned.status_code == 201, turned.text
     with (
-        Image.open(dirs["uploads"] / straight["id"] / "portrait.png") as a,
-        Image.open(dirs["uploads"] / turned.json()["avatar"]["id"] / "portrait.png") as b,
+        Image.open(dirs["uploads"] / straight["id"] / "portrait.jpg") as a,
+        Image.open(dirs["uploads"] / turned.json()["avatar"]["id"] / "portrait.jpg") as b,
     ):
         assert abs(a.width - b.width) < 8 and not b.getexif()
         difference = np.abs(
@@ -253,7 +253,7 @@ async def test_a_large_photo_is_framed_around_the_face_and_scaled_down(
     canvas.paste(portrait().resize((1400, 1400)), (2300, 900))
     response = await http.post("/api/avatars", content=encode(canvas, "JPEG", quality=90))
     assert response.status_code == 201, response.text
-    with Image.open(dirs["uploads"] / response.json()["avatar"]["id"] / "portrait.png") as stored:
+    with Image.open(dirs["uploads"] / response.json()["avatar"]["id"] / "portrait.jpg") as stored:
         assert stored.size == (1024, 1024)
 
 
