@@ -65,7 +65,7 @@ def prewarm(proc: JobProcess) -> None:
 
 async def entrypoint(ctx: JobContext) -> None:
     track_session(ctx)
-    parsed = parse_dispatch_metadata(ctx.job.metadata, known_avatars=set(musetalk.list_pack_ids(settings.avatars_dir)))
+    parsed = parse_dispatch_metadata(ctx.job.metadata, known_avatars=set(musetalk.list_pack_ids(settings.avatar_dirs)))
     metadata = parsed.metadata
     for problem in parsed.problems:
         logger.warning("dispatch metadata: %s", problem, extra={"room": ctx.room.name})
@@ -81,7 +81,7 @@ async def entrypoint(ctx: JobContext) -> None:
         vad=vad,
         stt=speech_input or NOT_GIVEN,
         llm=build_llm(plan, settings, metadata),
-        tts=build_tts(plan, metadata, voices=pack_voices(metadata.avatar, metadata.language, settings.avatars_dir)),
+        tts=build_tts(plan, metadata, voices=pack_voices(metadata.avatar, metadata.language, settings.avatar_dirs)),
         turn_handling=TURN_HANDLING,
     )
     session.on("close", lambda ev: ctx.shutdown(reason=f"agent session closed: {ev.reason}"))

@@ -26,6 +26,7 @@ VoiceProfile = Literal["auto", "offline", "cloud"]
 WorkerRole = Literal["voice", "render"]
 SttProvider = Literal["faster-whisper", "google"]
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_UPLOADS_DIR = REPO_ROOT / "uploads"
 
 
 def _zero_is_none(value: int | None) -> int | None:
@@ -82,6 +83,8 @@ class WorkerSettings(EnvSettings):
     agent_name: str = Field("streaming-avatar", validation_alias="STREAMING_AVATAR_AGENT_NAME")
     voice_profile: VoiceProfile = Field("auto", validation_alias="STREAMING_AVATAR_VOICE_PROFILE")
     avatars_dir: Path = Field(REPO_ROOT / "avatars", validation_alias="STREAMING_AVATAR_AVATARS_DIR")
+    uploads_dir: Path = Field(DEFAULT_UPLOADS_DIR, validation_alias="STREAMING_AVATAR_UPLOADS_DIR")
+    """Packs made from photos uploaded through the web API (the web server's setting of the same name)."""
     stt_provider: SttProvider = Field("faster-whisper", validation_alias="STREAMING_AVATAR_STT_PROVIDER")
     whisper_model: str = Field("small", validation_alias="STREAMING_AVATAR_WHISPER_MODEL")
     gemini_model: str = Field("gemini-2.5-flash", validation_alias="STREAMING_AVATAR_GEMINI_MODEL")
@@ -157,7 +160,18 @@ class WorkerSettings(EnvSettings):
 
     def with_local_paths(self, options: AvatarOptions) -> AvatarOptions:
         """`options` with this machine's directories (a render request carries none)."""
-        return replace(options, avatars_dir=self.avatars_dir, cache_dir=self.cache_dir, models_dir=self.models_dir)
+        return replace(
+            options,
+            avatars_dir=self.avatars_dir,
+            extra_avatars_dirs=(self.uploads_dir,),
+            cache_dir=self.cache_dir,
+            models_dir=self.models_dir,
+        )
+
+    @property
+    def avatar_dirs(self) -> tuple[Path, Path]:
+        """Where packs are looked for: the shipped ones first, so an uploaded pack never shadows one."""
+        return self.avatars_dir, self.uploads_dir
 
     @property
     def engine_config(self) -> EngineConfig:

@@ -57,7 +57,7 @@ class DispatchMetadata(SessionConfig):
     avatar: str = Field(
         default="default",
         pattern=PACK_ID_PATTERN.pattern,
-        description="Id of an avatar pack in the worker's avatars/ directory.",
+        description="Id of an avatar pack: in the worker's avatars/ directory, else in its uploads directory.",
     )
     llm_model: str | None = Field(
         default=None, max_length=128, description="Gemini model name; default: the worker's configured model."

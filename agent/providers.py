@@ -164,7 +164,7 @@ def voices_for_language(default_voice: Mapping[str, Mapping[str, str]], language
     return {}
 
 
-def pack_voices(avatar: str, language: str, avatars_dir: Path) -> dict[str, str]:
+def pack_voices(avatar: str, language: str, avatars_dir: Path | Sequence[Path]) -> dict[str, str]:
     """The avatar pack's default voices for `language`; none for a broken pack (the avatar reports it)."""
     try:
         pack = load_pack(avatar, avatars_dir)

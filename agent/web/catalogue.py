@@ -6,6 +6,9 @@ import io
 from functools import lru_cache
 from pathlib import Path
 
+from collections.abc import Sequence
+
+from livekit.plugins.musetalk.packs import MANIFEST_NAME
 from livekit.plugins.musetalk import AvatarPack, AvatarPackError, list_packs, load_pack, validate_pack_id
 from PIL import Image
 from pydantic import BaseModel
@@ -29,9 +32,13 @@ class AvatarInfo(BaseModel):
     licence: str
     attribution: str
     source_url: str | None
+    uploaded: bool = False
+    """Made from a photo uploaded to this server: it can be deleted (DELETE /api/avatars/{id})."""
+    preview_url: str
+    """The CPU engine's preview: the face as found, and a few mouth shapes and a blink."""
 
 
-def avatar_info(pack: AvatarPack) -> AvatarInfo:
+def avatar_info(pack: AvatarPack, uploaded: bool = False) -> AvatarInfo:
     manifest = pack.manifest
     return AvatarInfo(
         id=pack.id,
@@ -43,17 +50,30 @@ def avatar_info(pack: AvatarPack) -> AvatarInfo:
         licence=manifest.licence,
         attribution=manifest.attribution,
         source_url=manifest.source_url,
+        uploaded=uploaded,
+        preview_url=f"/api/avatars/{pack.id}/preview",
     )
 
 
-def list_avatars(avatars_dir: Path) -> list[AvatarInfo]:
-    return [avatar_info(pack) for pack in list_packs(avatars_dir)]
+def list_avatars(avatars_dir: Path, uploads_dir: Path) -> list[AvatarInfo]:
+    """The shipped packs, then the uploaded ones, oldest first (an uploaded pack never shadows a shipped one)."""
+    packs = list_packs([avatars_dir, uploads_dir])
+    shipped = [p for p in packs if p.directory.parent != uploads_dir]
+    uploaded = sorted((p for p in packs if p.directory.parent == uploads_dir), key=_created)
+    return [avatar_info(p) for p in shipped] + [avatar_info(p, uploaded=True) for p in uploaded]
 
 
-def find_pack(avatars_dir: Path, pack_id: str) -> AvatarPack | None:
+def _created(pack: AvatarPack) -> float:
+    try:
+        return (pack.directory / MANIFEST_NAME).stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def find_pack(avatar_dirs: Sequence[Path], pack_id: str) -> AvatarPack | None:
     """The pack, or None when the id is invalid, unknown or its pack is broken."""
     try:
-        return load_pack(validate_pack_id(pack_id), avatars_dir)
+        return load_pack(validate_pack_id(pack_id), avatar_dirs)
     except AvatarPackError:
         return None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from livekit.plugins.musetalk import PACK_ID_PATTERN
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,9 +14,38 @@ from .catalogue import AvatarInfo
 TTS_PROVIDERS = ["google", "elevenlabs"]
 
 
+class UploadLimits(BaseModel):
+    """What POST /api/avatars takes on this server."""
+
+    enabled: bool
+    max_bytes: int
+    media_types: list[str]
+    max_uploads: int
+
+
 class AvatarList(BaseModel):
     avatars: list[AvatarInfo]
     tts_providers: list[str] = Field(default_factory=lambda: list(TTS_PROVIDERS))
+    uploads: UploadLimits | None = None
+
+
+class AvatarUploaded(BaseModel):
+    """A new avatar made from an uploaded photo, ready for a session."""
+
+    avatar: AvatarInfo
+    ready_ms: float = Field(description="From the whole photo received to the avatar prepared.")
+
+
+class UploadProgress(BaseModel):
+    """One line of POST /api/avatars's NDJSON answer (Accept: application/x-ndjson)."""
+
+    event: Literal["progress", "ready", "error"]
+    step: str | None = None
+    progress: float | None = Field(default=None, description="0 to 1")
+    avatar: AvatarInfo | None = Field(default=None, description="With event ready.")
+    ready_ms: float | None = None
+    status: int | None = Field(default=None, description="With event error: the HTTP status it would have had.")
+    detail: str | None = Field(default=None, description="With event error: what went wrong.")
 
 
 class CreateSessionRequest(BaseModel):

@@ -75,12 +75,19 @@ def livekit_server() -> Iterator[LiveKitServer]:
 
 
 @pytest.fixture(scope="session")
-def launch_worker(livekit_server: LiveKitServer) -> Iterator:
+def uploads_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where this run's web servers store uploaded avatars and its workers find them (one shared directory)."""
+    return tmp_path_factory.mktemp("uploads")
+
+
+@pytest.fixture(scope="session")
+def launch_worker(livekit_server: LiveKitServer, uploads_dir: Path) -> Iterator:
     """launch_worker(name, extra_env=None) → a registered Worker, stopped at session end."""
     workers: list[Worker] = []
 
     def _launch(name: str, extra_env: dict[str, str] | None = None) -> Worker:
-        w = _started(lambda: start_worker(livekit_server, LOG_DIR, name=name, extra_env=extra_env))
+        env = {"STREAMING_AVATAR_UPLOADS_DIR": str(uploads_dir), **(extra_env or {})}
+        w = _started(lambda: start_worker(livekit_server, LOG_DIR, name=name, extra_env=env))
         workers.append(w)
         return w
 
@@ -95,7 +102,7 @@ def worker(launch_worker) -> Worker:
 
 
 @pytest.fixture(scope="session")
-def launch_web_server(livekit_server: LiveKitServer) -> Iterator:
+def launch_web_server(livekit_server: LiveKitServer, uploads_dir: Path) -> Iterator:
     """launch_web_server(name, agent_name, extra_env=None) → `python -m agent web`, stopped at session end.
 
     Every test's browser is 127.0.0.1, one client to the session limits, so they are raised unless a
@@ -104,7 +111,11 @@ def launch_web_server(livekit_server: LiveKitServer) -> Iterator:
     servers: list[WebServer] = []
 
     def _launch(name: str, agent_name: str, extra_env: dict[str, str] | None = None) -> WebServer:
-        env = {"STREAMING_AVATAR_WEB_MAX_SESSIONS_PER_CLIENT": "100", "STREAMING_AVATAR_WEB_MAX_SESSIONS": "100"}
+        env = {
+            "STREAMING_AVATAR_WEB_MAX_SESSIONS_PER_CLIENT": "100",
+            "STREAMING_AVATAR_WEB_MAX_SESSIONS": "100",
+            "STREAMING_AVATAR_UPLOADS_DIR": str(uploads_dir),
+        }
         env.update(extra_env or {})
         web = _started(
             lambda: start_web_server(livekit_server, LOG_DIR, agent_name=agent_name, name=name, extra_env=env)

@@ -6,13 +6,17 @@ import io
 import json
 import secrets
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from livekit import api, rtc
 from PIL import Image
 
-from support.rooms import agent_participant, wait_for
+from agent.room_notices import NOTICES_ATTRIBUTE
+from support.paths import AVATARS
+from support.rooms import agent_participant, record_agent, wait_for
 from support.stack import LiveKitServer, WebServer, Worker
 
 NOBODY = "no-such-agent"  # rooms of tests that do not need the avatar dispatch an agent no worker serves
@@ -51,6 +55,57 @@ async def test_avatars_are_listed_with_their_thumbnails(http: httpx.AsyncClient)
 async def test_unknown_or_malformed_avatar_has_no_thumbnail(http: httpx.AsyncClient, avatar_id: str) -> None:
     response = await http.get(f"/api/avatars/{avatar_id}/thumbnail")
     assert response.status_code == 404
+
+
+async def test_an_uploaded_portrait_is_the_avatar_of_a_real_session(http: httpx.AsyncClient, uploads_dir: Path) -> None:
+    """Upload (grey, so its frames can be told from the shipped colour portrait), start a session with it, see it."""
+    with Image.open(AVATARS / "default" / "portrait.png") as image:
+        shipped = np.asarray(image.convert("RGB"), np.int16)
+        grey = io.BytesIO()
+        image.convert("L").convert("RGB").save(grey, format="JPEG", quality=95)
+    created = await http.post("/api/avatars?name=Grey", content=grey.getvalue())
+    assert created.status_code == 201, created.text
+    avatar = created.json()["avatar"]
+    assert (uploads_dir / avatar["id"] / "manifest.json").is_file(), "stored where the worker looks"
+    listed = (await http.get("/api/avatars")).json()["avatars"]
+    assert next(a for a in listed if a["id"] == avatar["id"])["uploaded"] is True
+
+    session = await http.post("/api/sessions", json={"avatar_id": avatar["id"], "config": {"language": "en"}})
+    assert session.status_code == 201, session.text
+    room = rtc.Room()
+    media = record_agent(room)
+    await room.connect(session.json()["livekit_url"], session.json()["livekit_token"])
+    try:
+        agent = await wait_for(lambda: agent_participant(room), timeout=20, what="the avatar agent to join")
+        await wait_for(lambda: len(media.video) >= 10, timeout=20, what="the avatar's video")
+        assert "avatar" not in agent.attributes.get(NOTICES_ATTRIBUTE, ""), "no fallback to another avatar"
+        frame = media.video[-1][2].astype(np.int16)
+        colour = lambda rgb: float(np.abs(rgb[..., 0] - rgb[..., 2]).mean())  # noqa: E731
+        assert colour(frame) < colour(shipped) / 3, f"not the grey upload: {colour(frame):.1f} vs {colour(shipped):.1f}"
+    finally:
+        media.stop()
+        await room.disconnect()
+        assert (await http.delete(f"/api/avatars/{avatar['id']}")).status_code == 204
+    assert not (uploads_dir / avatar["id"]).exists()
+
+
+async def test_bad_uploads_are_4xx_and_leave_the_uploads_directory_as_it_was(
+    http: httpx.AsyncClient, uploads_dir: Path
+) -> None:
+    before = sorted(uploads_dir.rglob("*"))
+    with Image.open(AVATARS / "default" / "portrait.png") as image:
+        pair = Image.new("RGB", (image.width * 2, image.height))
+        pair.paste(image, (0, 0))
+        pair.paste(image, (image.width, 0))
+        two_faces = io.BytesIO()
+        pair.save(two_faces, format="PNG")
+    for body, status in ((b"not an image", 415), (two_faces.getvalue(), 422), (bytes(10_000_001), 413)):
+        response = await http.post("/api/avatars", content=body)
+        assert response.status_code == status and response.json()["detail"], response.text
+    assert (await http.delete("/api/avatars/default")).status_code == 403
+    for escaping in ("..%2f..%2fetc", "%2e%2e", "u-..%2f..%2favatars"):
+        assert (await http.delete(f"/api/avatars/{escaping}")).status_code in (404, 405)  # 405: the path left /api
+    assert sorted(uploads_dir.rglob("*")) == before
 
 
 async def test_unknown_avatar_is_404(http: httpx.AsyncClient) -> None:
@@ -240,5 +295,13 @@ async def test_cors_allows_only_the_listed_origins(launch_web_server) -> None:
 async def test_health_and_openapi(http: httpx.AsyncClient) -> None:
     assert (await http.get("/healthz")).json() == {"status": "ok"}
     paths = (await http.get("/openapi.json")).json()["paths"]
-    assert {"/api/avatars", "/api/sessions", "/api/sessions/{session_id}", "/api/token"} <= set(paths)
+    assert {
+        "/api/avatars",
+        "/api/avatars/{avatar_id}",
+        "/api/avatars/{avatar_id}/preview",
+        "/api/sessions",
+        "/api/sessions/{session_id}",
+        "/api/token",
+    } <= set(paths)
+    assert set(paths["/api/avatars"]["post"]["requestBody"]["content"]) == {"image/jpeg", "image/png", "image/webp"}
     assert (await http.get("/docs")).status_code == 200

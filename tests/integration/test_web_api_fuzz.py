@@ -43,4 +43,7 @@ def test_generated_requests_never_get_a_server_error(launch_web_server) -> None:
         "POST /api/sessions",
         "DELETE /api/sessions/{session_id}",
         "POST /api/token",
+        "POST /api/avatars",
+        "DELETE /api/avatars/{avatar_id}",
+        "GET /api/avatars/{avatar_id}/preview",
     }

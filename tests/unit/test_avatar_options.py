@@ -5,6 +5,7 @@ inside a running job."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -57,6 +58,17 @@ def test_the_worker_refuses_to_start_with_bad_video_settings(monkeypatch: pytest
     monkeypatch.setenv("STREAMING_AVATAR_VIDEO_IDLE_FPS", "25")
     settings = WorkerSettings.from_env()
     assert (settings.video_fps, settings.video_idle_fps) == (50, 25)
+
+
+def test_the_worker_finds_uploaded_packs_after_its_own(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("STREAMING_AVATAR_AVATARS_DIR", str(tmp_path / "avatars"))
+    monkeypatch.setenv("STREAMING_AVATAR_UPLOADS_DIR", str(tmp_path / "uploads"))
+    settings = WorkerSettings.from_env()
+    assert settings.avatar_dirs == (tmp_path / "avatars", tmp_path / "uploads")
+    options = settings.avatar_options("u-0123456789ab")
+    assert options.avatar_dirs == [tmp_path / "avatars", tmp_path / "uploads"]
+    remote = settings.with_local_paths(RenderRequest.from_json(RenderRequest.for_agent("a", options).to_json()).options)
+    assert remote.avatar_dirs == options.avatar_dirs, "a render worker applies its own directories"
 
 
 async def test_a_frame_rate_above_30_opens_an_encoder() -> None:

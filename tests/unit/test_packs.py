@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from livekit.plugins.musetalk import AvatarPackError
+from livekit.plugins.musetalk import AvatarOptions, AvatarPackError
 from livekit.plugins.musetalk.caches import CACHE_DIR_ENV, CorruptCacheError, cache_path, prepare_cached
 from livekit.plugins.musetalk.engines.cpu import CpuEngine
-from livekit.plugins.musetalk.packs import AVATARS_DIR_ENV, default_avatars_dir, list_packs, load_pack
+from livekit.plugins.musetalk.packs import AVATARS_DIR_ENV, default_avatars_dir, list_pack_ids, list_packs, load_pack
 from support.paths import REPO
 
 
@@ -116,6 +116,28 @@ def test_cache_still_unreadable_after_rebuilding_is_an_error(avatars: Path) -> N
 def test_unknown_pack(avatars: Path) -> None:
     with pytest.raises(AvatarPackError, match="'nobody': unknown pack.*default"):
         load_pack("nobody", avatars)
+
+
+def test_several_directories_are_searched_in_order_and_the_first_wins(avatars: Path, tmp_path: Path) -> None:
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    make_pack(avatars, "extra")
+    shutil.move(avatars / "extra", uploads / "extra")
+    shutil.copytree(avatars / "default", uploads / "default")  # must not shadow the shipped pack
+    assert load_pack("extra", [avatars, uploads]).directory == uploads / "extra"
+    assert load_pack("default", [avatars, uploads]).directory == avatars / "default"
+    assert [p.directory for p in list_packs([avatars, uploads])] == [avatars / "default", uploads / "extra"]
+    assert list_pack_ids([avatars, tmp_path / "missing", uploads]) == ["default", "extra"]
+    with pytest.raises(AvatarPackError, match=f"'nobody': unknown pack.*{avatars}.*{uploads}.*default, extra"):
+        load_pack("nobody", [avatars, uploads])
+    with pytest.raises(AvatarPackError, match="invalid pack id"):
+        load_pack("../uploads/extra", [avatars, uploads])
+
+
+def test_avatar_options_look_in_their_extra_directories_after_the_packs(tmp_path: Path) -> None:
+    options = AvatarOptions(avatars_dir=tmp_path / "a", extra_avatars_dirs=(tmp_path / "u",))
+    assert options.avatar_dirs == [tmp_path / "a", tmp_path / "u"]
+    assert "extra_avatars_dirs" not in options.portable(), "each machine has its own directories"
 
 
 @pytest.mark.parametrize("pack_id", ["../etc", "..", "a/b", "/etc", "Default", "", "x" * 65])

@@ -72,6 +72,14 @@ export function App() {
     [],
   );
 
+  const changeAvatars = useCallback((change: (avatars: Avatar[]) => Avatar[]) => {
+    setCatalogue((current) =>
+      current.status === "ready"
+        ? { status: "ready", catalogue: { ...current.catalogue, avatars: change(current.catalogue.avatars) } }
+        : current,
+    );
+  }, []);
+
   const exit = useCallback((note: string | null) => {
     setLastSessionNote(note);
     setView({ kind: "home" });
@@ -99,6 +107,9 @@ export function App() {
       apiKey={apiKey}
       onApiKeyChange={setApiKey}
       lastSessionNote={lastSessionNote}
+      onAvatarAdded={(avatar) => changeAvatars((avatars) => [...avatars.filter((a) => a.id !== avatar.id), avatar])}
+      onAvatarDeleted={(id) => changeAvatars((avatars) => avatars.filter((a) => a.id !== id))}
+      onNeedsApiKey={() => setNeedsApiKey(true)}
     />
   );
 }

@@ -1,5 +1,7 @@
 import { useEffect, useMemo, useState, type FormEvent } from "react";
-import type { Avatar, AvatarCatalogue, SessionConfig } from "./api";
+import { ApiError, deleteAvatar, type Avatar, type AvatarCatalogue, type SessionConfig } from "./api";
+import { AddAvatarTile, UploadOutcome, type UploadState } from "./AvatarUpload";
+import { TrashIcon } from "./icons";
 import { languageLabel, loadPrefs, pickLanguage, providerLabel, savePrefs } from "./prefs";
 
 export type CatalogueState =
@@ -18,6 +20,9 @@ interface HomeProps {
   onApiKeyChange: (key: string) => void;
   /** A message about how the last session ended, shown once on return. */
   lastSessionNote: string | null;
+  onAvatarAdded: (avatar: Avatar) => void;
+  onAvatarDeleted: (avatarId: string) => void;
+  onNeedsApiKey: () => void;
 }
 
 export function Home(props: HomeProps) {
@@ -30,6 +35,26 @@ export function Home(props: HomeProps) {
   const [language, setLanguage] = useState<string | undefined>(prefs.language);
   const [ttsProvider, setTtsProvider] = useState<string | undefined>(prefs.ttsProvider);
   const [instructions, setInstructions] = useState(prefs.instructions ?? "");
+  const [upload, setUpload] = useState<UploadState>({ status: "idle" });
+  const [deleteError, setDeleteError] = useState<string | null>(null);
+  const uploads = catalogue.status === "ready" ? catalogue.catalogue.uploads : null;
+  const uploadedCount = avatars.filter((a) => a.uploaded).length;
+
+  async function remove(target: Avatar) {
+    setDeleteError(null);
+    try {
+      await deleteAvatar(target.id, props.apiKey.trim());
+      props.onAvatarDeleted(target.id);
+      if (upload.status === "ready" && upload.avatar.id === target.id) setUpload({ status: "idle" });
+    } catch (error) {
+      if (error instanceof ApiError && error.needsApiKey) {
+        props.onNeedsApiKey();
+        setDeleteError("This server needs an API key to delete avatars. Enter it below and try again.");
+      } else {
+        setDeleteError(error instanceof ApiError ? error.message : "Deleting the avatar failed. Try again.");
+      }
+    }
+  }
 
   const avatar = avatars.find((a) => a.id === avatarId) ?? avatars[0];
   const languages = avatar?.languages ?? [];
@@ -97,7 +122,7 @@ export function Home(props: HomeProps) {
               </button>
             </div>
           )}
-          {catalogue.status === "ready" && avatars.length === 0 && (
+          {catalogue.status === "ready" && avatars.length === 0 && !uploads?.enabled && (
             <div className="error-box" role="alert">
               <p data-testid="home-error">This server has no avatars installed.</p>
               <button type="button" className="btn" onClick={props.onReload}>
@@ -105,7 +130,7 @@ export function Home(props: HomeProps) {
               </button>
             </div>
           )}
-          {avatars.length > 0 && (
+          {(avatars.length > 0 || uploads?.enabled) && (
             <div className="avatar-grid" role="group" aria-label="Avatars">
               {avatars.map((a) => (
                 <AvatarCard
@@ -113,10 +138,31 @@ export function Home(props: HomeProps) {
                   avatar={a}
                   selected={a.id === avatar?.id}
                   onSelect={() => setAvatarId(a.id)}
+                  onDelete={a.uploaded ? () => void remove(a) : undefined}
                 />
               ))}
+              {uploads?.enabled && (
+                <AddAvatarTile
+                  limits={uploads}
+                  state={upload}
+                  apiKey={props.apiKey.trim()}
+                  name={uploadedCount ? `My avatar ${uploadedCount + 1}` : "My avatar"}
+                  onState={setUpload}
+                  onAdded={(added) => {
+                    props.onAvatarAdded(added);
+                    setAvatarId(added.id);
+                  }}
+                  onNeedsApiKey={props.onNeedsApiKey}
+                />
+              )}
             </div>
           )}
+          {deleteError && (
+            <p className="error-text upload-outcome" role="alert" data-testid="delete-error">
+              {deleteError}
+            </p>
+          )}
+          <UploadOutcome state={upload} onDismiss={() => setUpload({ status: "idle" })} />
           {avatar && <Credits avatar={avatar} />}
         </section>
 
@@ -207,8 +253,17 @@ export function Home(props: HomeProps) {
   );
 }
 
-function AvatarCard({ avatar, selected, onSelect }: { avatar: Avatar; selected: boolean; onSelect: () => void }) {
+interface AvatarCardProps {
+  avatar: Avatar;
+  selected: boolean;
+  onSelect: () => void;
+  /** Uploaded avatars only. */
+  onDelete?: () => void;
+}
+
+function AvatarCard({ avatar, selected, onSelect, onDelete }: AvatarCardProps) {
   const [broken, setBroken] = useState(false);
+  const [confirming, setConfirming] = useState(false);
   const initials = avatar.display_name
     .split(/\s+/)
     .filter(Boolean)
@@ -216,45 +271,73 @@ function AvatarCard({ avatar, selected, onSelect }: { avatar: Avatar; selected: 
     .map((w) => w[0]?.toUpperCase())
     .join("");
   return (
-    <button
-      type="button"
-      className="avatar-card"
-      data-testid="avatar-card"
-      data-avatar-id={avatar.id}
-      data-selected={selected ? "true" : "false"}
-      aria-pressed={selected}
-      onClick={onSelect}
-    >
-      <span className="thumb">
-        <img
-          data-testid="avatar-thumbnail"
-          src={avatar.thumbnail_url}
-          alt=""
-          width={256}
-          height={256}
-          decoding="async"
-          hidden={broken}
-          onError={() => setBroken(true)}
-        />
-        {broken && (
-          <span className="thumb-fallback" aria-hidden="true">
-            {initials || "?"}
-          </span>
-        )}
-      </span>
-      <span className="card-name">{avatar.display_name}</span>
-      <span className="card-langs">{avatar.languages.map((l) => l.language).join(" · ")}</span>
-      {avatar.licence && (
-        <span className="card-licence" title={avatar.licence}>
-          {avatar.licence}
+    <div className="avatar-tile">
+      <button
+        type="button"
+        className="avatar-card"
+        data-testid="avatar-card"
+        data-avatar-id={avatar.id}
+        data-selected={selected ? "true" : "false"}
+        aria-pressed={selected}
+        onClick={onSelect}
+      >
+        <span className="thumb">
+          <img
+            data-testid="avatar-thumbnail"
+            src={avatar.thumbnail_url}
+            alt=""
+            width={256}
+            height={256}
+            decoding="async"
+            hidden={broken}
+            onError={() => setBroken(true)}
+          />
+          {broken && (
+            <span className="thumb-fallback" aria-hidden="true">
+              {initials || "?"}
+            </span>
+          )}
         </span>
-      )}
-    </button>
+        <span className="card-name">{avatar.display_name}</span>
+        <span className="card-langs">{avatar.languages.map((l) => l.language).join(" · ")}</span>
+        {avatar.uploaded ? (
+          <span className="card-licence">Uploaded photo</span>
+        ) : (
+          avatar.licence && (
+            <span className="card-licence" title={avatar.licence}>
+              {avatar.licence}
+            </span>
+          )
+        )}
+      </button>
+      {onDelete &&
+        (confirming ? (
+          <span className="delete-confirm">
+            <button type="button" className="btn btn-small btn-danger" data-testid="avatar-delete-confirm" onClick={onDelete}>
+              Delete
+            </button>
+            <button type="button" className="btn btn-small" onClick={() => setConfirming(false)}>
+              Keep
+            </button>
+          </span>
+        ) : (
+          <button
+            type="button"
+            className="delete-button"
+            data-testid="avatar-delete"
+            aria-label={`Delete ${avatar.display_name}`}
+            title="Delete this avatar"
+            onClick={() => setConfirming(true)}
+          >
+            <TrashIcon size={16} />
+          </button>
+        ))}
+    </div>
   );
 }
 
 function Credits({ avatar }: { avatar: Avatar }) {
-  if (!avatar.attribution && !avatar.source_url) return null;
+  if (avatar.uploaded || (!avatar.attribution && !avatar.source_url)) return null;
   return (
     <p className="credits">
       {avatar.attribution && <span>{avatar.attribution}. </span>}

@@ -16,11 +16,36 @@ export interface Avatar {
   licence?: string;
   attribution?: string;
   source_url?: string | null;
+  /** Made from a photo uploaded to this server: it can be deleted. */
+  uploaded?: boolean;
+  preview_url?: string;
+}
+
+/** What POST /api/avatars takes on this server. */
+export interface UploadLimits {
+  enabled: boolean;
+  max_bytes: number;
+  media_types: string[];
+  max_uploads: number;
 }
 
 export interface AvatarCatalogue {
   avatars: Avatar[];
   tts_providers: string[];
+  uploads: UploadLimits | null;
+}
+
+export interface UploadedAvatar {
+  avatar: Avatar;
+  /** Server time from the photo received to the avatar ready. */
+  ready_ms: number;
+}
+
+/** Where an upload is: sending the photo, checking it, then the server's preparation steps. */
+export interface UploadStep {
+  step: string;
+  /** 0..1 over the whole upload. */
+  progress: number;
 }
 
 export interface SessionConfig {
@@ -181,7 +206,116 @@ export async function fetchCatalogue(signal?: AbortSignal): Promise<AvatarCatalo
   return {
     avatars: Array.isArray(body.avatars) ? body.avatars : [],
     tts_providers: Array.isArray(body.tts_providers) ? body.tts_providers : [],
+    uploads: body.uploads && typeof body.uploads === "object" ? body.uploads : null,
   };
+}
+
+/** Share of the progress bar taken by sending the photo (the server's own steps start at 0.3). */
+const SENDING_SHARE = 0.25;
+
+function uploadError(status: number, detail: string | null): ApiError {
+  let message: string;
+  if (status === 401) message = "This server needs an API key to add avatars. Enter it below and try again.";
+  else if (status >= 400 && status < 500 && detail) message = `${capitalise(detail)}.`;
+  else if (status === 0) message = "Can't reach the server. Check your connection and try again.";
+  else message = `The server failed while preparing the avatar (HTTP ${status})${detail ? `: ${detail}` : ""}.`;
+  return new ApiError(message, status, { unreachable: status === 0 });
+}
+
+function detailOf(text: string): string | null {
+  try {
+    const body: unknown = JSON.parse(text);
+    if (body && typeof body === "object" && "detail" in body) {
+      return describeDetail((body as { detail: unknown }).detail);
+    }
+  } catch {
+    // not JSON
+  }
+  return null;
+}
+
+/**
+ * Makes an avatar from one photo (POST /api/avatars): XHR, for the upload's own progress, and the
+ * server's NDJSON progress lines while it prepares the avatar.
+ */
+export function uploadAvatar(
+  file: Blob,
+  name: string,
+  apiKey: string,
+  onStep: (step: UploadStep) => void,
+): Promise<UploadedAvatar> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    let read = 0;
+    let settled = false;
+    const finish = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      outcome();
+    };
+    const readLines = () => {
+      if (xhr.status !== 201) return;
+      const text = xhr.responseText;
+      let end: number;
+      while ((end = text.indexOf("\n", read)) >= 0) {
+        const line = text.slice(read, end).trim();
+        read = end + 1;
+        if (!line) continue;
+        let event: {
+          event?: string;
+          step?: string;
+          progress?: number;
+          avatar?: Avatar;
+          ready_ms?: number;
+          status?: number;
+          detail?: string;
+        };
+        try {
+          event = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        if (event.event === "progress") {
+          onStep({ step: event.step ?? "Preparing", progress: event.progress ?? 0 });
+        } else if (event.event === "ready" && event.avatar) {
+          const uploaded = { avatar: event.avatar, ready_ms: event.ready_ms ?? 0 };
+          finish(() => resolve(uploaded));
+        } else if (event.event === "error") {
+          const error = uploadError(event.status ?? 500, event.detail ?? null);
+          finish(() => reject(error));
+        }
+      }
+    };
+    xhr.open("POST", `/api/avatars?name=${encodeURIComponent(name)}`);
+    xhr.setRequestHeader("Accept", "application/x-ndjson");
+    xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+    if (apiKey) xhr.setRequestHeader("X-API-Key", apiKey);
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable && e.total > 0) {
+        onStep({ step: "Sending the photo", progress: (SENDING_SHARE * e.loaded) / e.total });
+      }
+    };
+    xhr.upload.onload = () => onStep({ step: "Checking the photo", progress: SENDING_SHARE });
+    xhr.onprogress = readLines;
+    xhr.onload = () => {
+      if (xhr.status === 201) {
+        readLines();
+        finish(() => reject(new ApiError("The server's answer ended before the avatar was ready.", 201)));
+      } else {
+        const error = uploadError(xhr.status, detailOf(xhr.responseText));
+        finish(() => reject(error));
+      }
+    };
+    xhr.onerror = () => finish(() => reject(uploadError(0, null)));
+    xhr.send(file);
+  });
+}
+
+/** Deletes an uploaded avatar (DELETE /api/avatars/{id}). */
+export async function deleteAvatar(avatarId: string, apiKey: string): Promise<void> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (apiKey) headers["X-API-Key"] = apiKey;
+  await request(`/api/avatars/${encodeURIComponent(avatarId)}`, { method: "DELETE", headers }, "deleting the avatar");
 }
 
 export async function createSession(

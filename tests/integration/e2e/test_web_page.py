@@ -17,16 +17,19 @@ import httpx
 import numpy as np
 import pytest
 from livekit import api, rtc
+from PIL import Image
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from agent.offline.espeak import SAMPLE_RATE as SPEECH_RATE
 from agent.offline.espeak import synthesize
 from agent.room_controls import END_SESSION_RPC
 from support.browser import launch_chromium, open_page, page_now, probe, write_wav
+from support.paths import AVATARS
 from support.rooms import agent_participant, wait_for
 from support.stack import LiveKitServer, WebServer, Worker
 from support.tiny_whisper import listening_worker_env
 
+PORTRAIT = AVATARS / "default" / "portrait.png"
 EXTRA_SENTENCES = 3
 """Each scripted reply runs ~9 s, long enough to interrupt."""
 
@@ -173,6 +176,54 @@ async def test_interrupt_silences_the_avatar_and_end_closes_the_room(
         await page.get_by_test_id("end-button").click()
         await expect(page.get_by_test_id("start-button")).to_be_visible(timeout=10_000)
         assert session["id"] not in {r.name for r in (await lkapi.room.list_rooms(api.ListRoomsRequest())).rooms}
+
+
+async def test_a_portrait_uploaded_in_the_page_becomes_the_avatar_of_a_session(
+    chromium: Browser, site: WebServer, uploads_dir: Path, tmp_path: Path, log_dir: Path
+) -> None:
+    page = await open_page(chromium, site.url)
+    upload_input = page.get_by_test_id("avatar-upload-input")
+
+    two_faces = tmp_path / "two-faces.png"
+    with Image.open(PORTRAIT) as image:
+        pair = Image.new("RGB", (image.width * 2, image.height))
+        pair.paste(image, (0, 0))
+        pair.paste(image, (image.width, 0))
+        pair.save(two_faces)
+    await upload_input.set_input_files(str(two_faces))
+    await expect(page.get_by_test_id("upload-error")).to_contain_text("2 faces found", timeout=15_000)
+    assert not list(uploads_dir.glob("u-*")), "a refused photo leaves nothing behind"
+
+    async with page.expect_response("**/api/avatars?name=*") as uploading:
+        await upload_input.set_input_files(str(PORTRAIT))
+    assert (await uploading.value).status == 201
+    await expect(page.get_by_test_id("upload-ready")).to_be_visible(timeout=15_000)
+    preview = page.get_by_test_id("upload-preview")
+    await expect(preview).to_be_visible()
+    await page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=await preview.element_handle())
+    selected = page.locator('[data-testid="avatar-card"][data-selected="true"]')
+    avatar_id = await selected.get_attribute("data-avatar-id")
+    assert avatar_id and avatar_id.startswith("u-") and (uploads_dir / avatar_id).is_dir()
+    await page.screenshot(path=str(log_dir / "web-upload.png"))
+
+    await page.get_by_test_id("language-select").select_option("en")
+    async with page.expect_response("**/api/sessions") as created:
+        await page.get_by_test_id("start-button").click()
+    assert (await (await created.value).json())["avatar_id"] == avatar_id
+    await expect(page.get_by_test_id("session-view")).to_be_visible()
+    await wait_for_video(page)
+    assert await page.get_by_test_id("avatar-video").evaluate("v => [v.videoWidth, v.videoHeight]") == [512, 512]
+    await page.get_by_test_id("end-button").click()
+
+    card = page.locator(f'[data-avatar-id="{avatar_id}"]')
+    await expect(card).to_be_visible(timeout=10_000)
+    tile = page.locator(".avatar-tile", has=card)
+    await tile.get_by_test_id("avatar-delete").click()
+    async with page.expect_response(f"**/api/avatars/{avatar_id}") as deleted:
+        await tile.get_by_test_id("avatar-delete-confirm").click()
+    assert (await deleted.value).status == 204
+    await expect(card).to_have_count(0)
+    assert not (uploads_dir / avatar_id).exists()
 
 
 async def test_speaking_into_the_microphone_is_transcribed_and_answered(site: WebServer, speaking_mic: Path) -> None:

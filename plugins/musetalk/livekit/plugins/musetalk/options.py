@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .engines import EngineConfig
+from .packs import default_avatars_dir
 from .types import MAX_VIDEO_FPS, MAX_VIDEO_SIZE, MIN_VIDEO_SIZE
 
 VideoEncoderChoice = Literal["auto", "x264", "nvenc", "raw"]
 DEFAULT_AVATAR = "default"
-LOCAL_PATHS = ("avatars_dir", "cache_dir", "models_dir")
+LOCAL_PATHS = ("avatars_dir", "extra_avatars_dirs", "cache_dir", "models_dir")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class AvatarOptions:
     audio_queue_ms: int = 100
     avatars_dir: Path | None = None
     """Where packs live (None: `$MUSETALK_AVATARS_DIR`, else the nearest `avatars/`)."""
+    extra_avatars_dirs: tuple[Path, ...] = ()
+    """More directories of packs, searched after `avatars_dir` (e.g. packs users uploaded): a pack
+    in `avatars_dir` wins over one of the same id here."""
     cache_dir: Path | None = None
     """Where prepared caches go (None: `$MUSETALK_CACHE_DIR`, else `~/.cache/streaming-avatar`)."""
     models_dir: Path | None = None
@@ -53,6 +57,11 @@ class AvatarOptions:
             raise ValueError(f"fps={self.fps}: the avatar's frame rate must be 1–{MAX_VIDEO_FPS}")
         if self.idle_fps is not None and not 1 <= self.idle_fps <= (self.fps or MAX_VIDEO_FPS):
             raise ValueError(f"idle_fps={self.idle_fps}: must be at least 1 and at most the frame rate")
+
+    @property
+    def avatar_dirs(self) -> list[Path]:
+        """Where the pack is looked for, in order."""
+        return [self.avatars_dir or default_avatars_dir(), *self.extra_avatars_dirs]
 
     @property
     def engine_config(self) -> EngineConfig:

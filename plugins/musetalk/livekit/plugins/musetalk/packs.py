@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -134,13 +135,33 @@ def validate_pack_id(pack_id: str) -> str:
     return pack_id
 
 
-def load_pack(pack_id: str, avatars_dir: Path | None = None) -> AvatarPack:
-    avatars_dir = avatars_dir or default_avatars_dir()
-    directory = avatars_dir / validate_pack_id(pack_id)
+AvatarDirs = Path | Sequence[Path]
+"""One directory of packs, or several searched in order: the first that has a pack wins."""
+
+
+def search_path(avatars_dir: AvatarDirs | None = None) -> list[Path]:
+    """The directories `avatars_dir` names, in search order (None: `default_avatars_dir()`)."""
+    if avatars_dir is None:
+        return [default_avatars_dir()]
+    if isinstance(avatars_dir, (str, os.PathLike)):
+        return [Path(avatars_dir)]
+    return [Path(directory) for directory in avatars_dir]
+
+
+def load_pack(pack_id: str, avatars_dir: AvatarDirs | None = None) -> AvatarPack:
+    """The pack `pack_id` from `avatars_dir`, or from the first of several directories that has it.
+
+    Searching the operator's packs before any other directory (uploads, say) means no pack added
+    there can shadow one that ships.
+    """
+    dirs = search_path(avatars_dir)
+    validate_pack_id(pack_id)
+    directory = next((d / pack_id for d in dirs if (d / pack_id).is_dir()), None)
+    if directory is None:
+        known = ", ".join(list_pack_ids(dirs)) or "none"
+        where = " or ".join(str(d) for d in dirs)
+        raise AvatarPackError(pack_id, f"unknown pack: no directory {pack_id} in {where} (packs: {known})")
     manifest_path = directory / MANIFEST_NAME
-    if not directory.is_dir():
-        known = ", ".join(list_pack_ids(avatars_dir)) or "none"
-        raise AvatarPackError(pack_id, f"unknown pack: no directory {directory} (packs in {avatars_dir}: {known})")
     try:
         manifest = PackManifest.model_validate_json(manifest_path.read_bytes())
     except FileNotFoundError as exc:
@@ -158,23 +179,28 @@ def load_pack(pack_id: str, avatars_dir: Path | None = None) -> AvatarPack:
     return pack
 
 
-def list_pack_ids(avatars_dir: Path) -> list[str]:
-    if not avatars_dir.is_dir():
-        return []
-    return sorted(
-        entry.name
-        for entry in avatars_dir.iterdir()
-        if PACK_ID_PATTERN.fullmatch(entry.name) and (entry / MANIFEST_NAME).is_file()
-    )
+def list_pack_ids(avatars_dir: AvatarDirs) -> list[str]:
+    """Ids of the packs in `avatars_dir`: each directory's sorted, in search order, each id once."""
+    ids: dict[str, None] = {}
+    for directory in search_path(avatars_dir):
+        if not directory.is_dir():
+            continue
+        for name in sorted(
+            entry.name
+            for entry in directory.iterdir()
+            if PACK_ID_PATTERN.fullmatch(entry.name) and (entry / MANIFEST_NAME).is_file()
+        ):
+            ids.setdefault(name, None)
+    return list(ids)
 
 
-def list_packs(avatars_dir: Path | None = None) -> list[AvatarPack]:
+def list_packs(avatars_dir: AvatarDirs | None = None) -> list[AvatarPack]:
     """Every valid pack in `avatars_dir` (invalid ones are logged and skipped)."""
-    avatars_dir = avatars_dir or default_avatars_dir()
+    dirs = search_path(avatars_dir)
     packs = []
-    for pack_id in list_pack_ids(avatars_dir):
+    for pack_id in list_pack_ids(dirs):
         try:
-            packs.append(load_pack(pack_id, avatars_dir))
+            packs.append(load_pack(pack_id, dirs))
         except AvatarPackError as exc:
             logger.warning("skipping avatar pack: %s", exc)
     return packs

@@ -102,7 +102,7 @@ class AvatarPublisher:
         return await self._prepare(engine, DEFAULT_AVATAR)
 
     async def _prepare(self, engine: LipSyncEngine[Any], pack_id: str) -> tuple[AvatarPack, PreparedAvatar[Any]]:
-        pack = load_pack(pack_id, self._opts.avatars_dir)
+        pack = load_pack(pack_id, self._opts.avatar_dirs)
         spec = VideoSpec(
             width=self._opts.width or pack.video_spec.width,
             height=self._opts.height or pack.video_spec.height,
