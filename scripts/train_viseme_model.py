@@ -21,15 +21,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from support.articulation_corpus import TRAINING_SENTENCES, TRAINING_VARIANTS  # noqa: E402
-
-from agent.offline.espeak import SAMPLE_RATE, Phoneme, synthesize_with_phonemes  # noqa: E402
-from livekit.plugins.musetalk.engines.cpu.speech_features import (  # noqa: E402
+from agent.offline.espeak import SAMPLE_RATE, Phoneme, synthesize_with_phonemes
+from livekit.plugins.musetalk.engines.cpu.speech_features import (
     MEL_BANDS,
     SpeechFeatures,
 )
-from livekit.plugins.musetalk.engines.cpu.viseme_model import MODEL_FILE, VisemeModel  # noqa: E402
-from livekit.plugins.musetalk.engines.cpu.visemes import Viseme, espeak_viseme  # noqa: E402
+from livekit.plugins.musetalk.engines.cpu.viseme_model import MODEL_FILE, VisemeModel
+from livekit.plugins.musetalk.engines.cpu.visemes import Viseme, espeak_viseme
+from support.articulation_corpus import TRAINING_SENTENCES, TRAINING_VARIANTS
 
 FPS = 25
 SAMPLE_RATES = (16000, SAMPLE_RATE, 24000, 48000)

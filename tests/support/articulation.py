@@ -125,9 +125,7 @@ def phoneme_frames(phonemes: list[Phoneme], index: int, total: int) -> range:
 
 
 def speak(utterance: Utterance) -> tuple[np.ndarray, list[Phoneme]]:
-    return synthesize_with_phonemes(
-        utterance.text, utterance.voice, rate_wpm=utterance.rate_wpm, pitch=utterance.pitch
-    )
+    return synthesize_with_phonemes(utterance.text, utterance.voice, rate_wpm=utterance.rate_wpm, pitch=utterance.pitch)
 
 
 def score(

@@ -11,13 +11,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from support.articulation import CLOSED_MARGIN, IDLE_FRAMES, Scores, measure, render, score_languages
-from support.articulation_corpus import HELD_OUT, TUNING
-from support.paths import REPO
 
 from agent.offline.espeak import SAMPLE_RATE, synthesize
 from livekit.plugins.musetalk import load_pack
 from livekit.plugins.musetalk.engines.cpu import CpuEngine, PreparedPortrait
+from support.articulation import CLOSED_MARGIN, IDLE_FRAMES, Scores, measure, render, score_languages
+from support.articulation_corpus import HELD_OUT, TUNING
+from support.paths import REPO
 
 
 @pytest.fixture(scope="module")

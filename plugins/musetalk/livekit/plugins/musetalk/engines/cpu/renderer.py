@@ -16,9 +16,9 @@ import cv2
 import numpy as np
 
 from .face_regions import box_grid, smoothstep
-from .rig import EyeRig, FaceRig, opening_profile
 from .idle_motion import HeadPose
 from .mouth_shape import CLOSED, MouthShape
+from .rig import EyeRig, FaceRig, opening_profile
 
 # Motion amplitudes as fractions of the face width (so they hold at any output size).
 JAW_DROP = 0.14
