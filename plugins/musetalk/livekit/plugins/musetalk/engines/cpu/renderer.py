@@ -59,6 +59,9 @@ class Renderer:
         self._grid_x, self._grid_y = box_grid(tuple(head_box))
         self._head_x = rig.head_weight * (self._grid_x - rig.pivot[0])
         self._head_y = rig.head_weight * (self._grid_y - rig.pivot[1])
+        # Reused every frame: fresh arrays this size would page-fault on every allocation.
+        self._map_x, self._map_y = np.empty_like(self._grid_x), np.empty_like(self._grid_y)
+        self._head_pixels = np.empty((*self._grid_x.shape, 3), np.uint8)
         self._mouth = _Slice.inside(rig.mouth_box, head_box)
         self._eyes = [(_Slice.inside(eye.box, head_box), eye) for eye in rig.eyes]
         line_px = np.round(rig.lip_line).astype(np.int32)
@@ -75,13 +78,17 @@ class Renderer:
     def render(self, pose: FacePose) -> np.ndarray:
         rig = self._rig
         roll = np.sin(np.radians(pose.head.roll_degrees))
-        dx: np.ndarray = cv2.addWeighted(self._head_y, -roll, rig.head_weight, pose.head.dx, 0.0)
-        dy: np.ndarray = cv2.addWeighted(self._head_x, roll, rig.head_weight, pose.head.dy, 0.0)
+        # Each pixel samples the portrait at (grid - displacement); the head's displacement comes first.
+        map_x, map_y = self._map_x, self._map_y
+        cv2.addWeighted(self._head_y, roll, rig.head_weight, -pose.head.dx, 0.0, dst=map_x)
+        cv2.addWeighted(self._head_x, -roll, rig.head_weight, -pose.head.dy, 0.0, dst=map_y)
+        map_x += self._grid_x
+        map_y += self._grid_y
         jaw, lift, spread, pout, flatten = self._mouth_motion(pose.mouth)
         if not pose.mouth.closed:
             m = self._mouth
-            dx[m.rows, m.cols] += spread * rig.lip_field[..., 0]
-            dy[m.rows, m.cols] += (
+            map_x[m.rows, m.cols] -= spread * rig.lip_field[..., 0]
+            map_y[m.rows, m.cols] -= (
                 jaw * rig.jaw_weight
                 - lift * rig.upper_lip_weight
                 + pout * rig.lip_field[..., 1]
@@ -89,12 +96,13 @@ class Renderer:
             )
         if pose.blink > 0.0:
             for eye_slice, eye in self._eyes:
-                dy[eye_slice.rows, eye_slice.cols] += _eyelid_drop(eye, pose.blink)
+                map_y[eye_slice.rows, eye_slice.cols] -= _eyelid_drop(eye, pose.blink)
+        cv2.remap(
+            rig.base, map_x, map_y, cv2.INTER_LINEAR, dst=self._head_pixels, borderMode=cv2.BORDER_REPLICATE
+        )
         frame = rig.base.copy()
         x0, y0, x1, y1 = rig.head_box
-        frame[y0:y1, x0:x1] = cv2.remap(
-            rig.base, self._grid_x - dx, self._grid_y - dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-        )
+        frame[y0:y1, x0:x1] = self._head_pixels
         if jaw + lift > MIN_VISIBLE_GAP_PX:
             self._paint_mouth_interior(frame, pose.head, pose.mouth.round, jaw, lift, spread, pout, flatten)
         return frame
