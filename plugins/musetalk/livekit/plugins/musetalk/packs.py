@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -56,6 +57,10 @@ class PackManifest(BaseModel):
     width: int = Field(default=512, ge=MIN_VIDEO_SIZE, le=MAX_VIDEO_SIZE, multiple_of=2)
     height: int = Field(default=512, ge=MIN_VIDEO_SIZE, le=MAX_VIDEO_SIZE, multiple_of=2)
     face: FaceGeometryOverride | None = None
+    rest_expression: Literal["neutral", "keeps-smile"] = Field(
+        default="neutral",
+        description="the face at rest: neutral, or the portrait's smile (engines close the lips but keep the smile)",
+    )
 
 
 @dataclass(frozen=True)

@@ -97,9 +97,7 @@ class Renderer:
         if pose.blink > 0.0:
             for eye_slice, eye in self._eyes:
                 map_y[eye_slice.rows, eye_slice.cols] -= _eyelid_drop(eye, pose.blink)
-        cv2.remap(
-            rig.base, map_x, map_y, cv2.INTER_LINEAR, dst=self._head_pixels, borderMode=cv2.BORDER_REPLICATE
-        )
+        cv2.remap(rig.base, map_x, map_y, cv2.INTER_LINEAR, dst=self._head_pixels, borderMode=cv2.BORDER_REPLICATE)
         frame = rig.base.copy()
         x0, y0, x1, y1 = rig.head_box
         frame[y0:y1, x0:x1] = self._head_pixels
