@@ -22,6 +22,7 @@ from livekit.plugins.musetalk import AvatarPackError, load_pack
 from .config import WorkerSettings
 from .metadata import DispatchMetadata
 from .offline import EspeakTTS, ScriptedLLM
+from .offline.espeak import language_notice
 
 GEMINI_KEY = "GOOGLE_API_KEY"
 GOOGLE_CLOUD_CREDENTIALS = "GOOGLE_APPLICATION_CREDENTIALS"
@@ -85,6 +86,7 @@ def plan_voice_pipeline(
     notices: list[str] = []
     stt_chain = _plan_stt(settings, whisper_problem, env, notices)
     if not settings.uses_cloud():
+        notices += filter(None, [language_notice(metadata.language)])
         return VoicePlan(stt=stt_chain, llm=["scripted"], tts=["espeak"], notices=notices)
 
     llm_chain = ["scripted"]
@@ -92,7 +94,10 @@ def plan_voice_pipeline(
         llm_chain.insert(0, "gemini")
     else:
         notices.append(f"{GEMINI_KEY} is not set: using the offline scripted LLM")
-    return VoicePlan(stt=stt_chain, llm=llm_chain, tts=_plan_tts(metadata, env, notices), notices=notices)
+    tts_chain = _plan_tts(metadata, env, notices)
+    if tts_chain[0] == "espeak":
+        notices += filter(None, [language_notice(metadata.language)])
+    return VoicePlan(stt=stt_chain, llm=llm_chain, tts=tts_chain, notices=notices)
 
 
 def build_stt(

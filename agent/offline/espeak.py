@@ -11,6 +11,7 @@ import ctypes
 import threading
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import espeakng_loader
 import numpy as np
@@ -82,10 +83,59 @@ def _library() -> ctypes.CDLL:
     return lib
 
 
-def espeak_voice_for(language: str) -> str:
-    """BCP-47 tag → eSpeak voice name ("ko-KR" → "ko", "en-US" → "en-us")."""
-    tag = language.lower()
-    return tag if tag in ("en-us", "en-gb") else tag.split("-")[0]
+_FALLBACK_VOICE = "en"
+# BCP-47 tags (lower case) whose eSpeak voice has another name.
+_VOICE_ALIASES = {
+    "en-gb": "en",  # eSpeak's British English is "en"
+    "zh": "cmn",
+    "zh-cn": "cmn",
+    "zh-sg": "cmn",
+    "zh-tw": "cmn",
+    "zh-hans": "cmn",
+    "zh-hant": "cmn",
+    "zh-hk": "yue",
+    "zh-mo": "yue",
+    "zh-yue": "yue",
+    "no": "nb",
+    "iw": "he",
+    "in": "id",
+    "pt-pt": "pt",
+    **{f"es-{region}": "es-419" for region in ("mx", "ar", "co", "cl", "pe", "ve", "us", "uy", "ec", "gt", "cu")},
+}
+
+
+@dataclass(frozen=True)
+class VoiceChoice:
+    voice: str
+    speaks_language: bool
+    """False: eSpeak has no voice for the language and `voice` is the English fallback."""
+
+
+@cache
+def espeak_voices() -> frozenset[str]:
+    """The names eSpeak NG's voices answer to, lower case ("en-us", "cmn", "ko", ...)."""
+    root = Path(espeakng_loader.get_data_path()) / "lang"
+    return frozenset(path.name.lower() for path in root.rglob("*") if path.is_file())
+
+
+def espeak_voice_for(language: str) -> VoiceChoice:
+    """The closest eSpeak voice for a BCP-47 tag: the whole tag, then shorter prefixes ("en-AU" → "en"),
+    each also under its alias ("zh-CN" → "cmn", "en-GB" → "en"); English when none exists."""
+    parts = language.lower().split("-")
+    available = espeak_voices()
+    for length in range(len(parts), 0, -1):
+        tag = "-".join(parts[:length])
+        for name in (tag, _VOICE_ALIASES.get(tag)):
+            if name and name in available:
+                return VoiceChoice(name, speaks_language=True)
+    return VoiceChoice(_FALLBACK_VOICE, speaks_language=False)
+
+
+def language_notice(language: str) -> str | None:
+    """What to tell the room when the offline voice cannot speak `language`."""
+    if espeak_voice_for(language).speaks_language:
+        return None
+    return f"the offline voice (eSpeak NG) has no {language!r} voice: the avatar speaks English"
 
 
 def synthesize(text: str, voice: str = "en") -> np.ndarray:

@@ -18,7 +18,7 @@ class EspeakTTS(tts.TTS[Never]):
             sample_rate=SAMPLE_RATE,
             num_channels=1,
         )
-        self._voice = voice or espeak_voice_for(language)
+        self._voice = voice or espeak_voice_for(language).voice
 
     @property
     def model(self) -> str:

@@ -73,6 +73,19 @@ def test_offline_profile_runs_local_providers_only(monkeypatch: pytest.MonkeyPat
     assert isinstance(build_tts(plan, metadata, voices={}), EspeakTTS)
 
 
+@pytest.mark.parametrize(("language", "notices"), [("en-GB", 0), ("zh-CN", 0), ("xh-ZA", 1)])
+def test_a_language_the_offline_voice_lacks_is_spoken_in_english_with_a_notice(
+    monkeypatch: pytest.MonkeyPatch, language: str, notices: int
+) -> None:
+    settings = settings_with(monkeypatch, keys={}, STREAMING_AVATAR_VOICE_PROFILE="offline")
+
+    plan = plan_voice_pipeline(settings, DispatchMetadata(language=language))
+
+    assert plan.tts == ["espeak"]
+    assert len(plan.notices) == notices
+    assert all(language in notice and "English" in notice for notice in plan.notices)
+
+
 def test_missing_whisper_model_means_text_only_and_says_why(monkeypatch: pytest.MonkeyPatch, vad: silero.VAD) -> None:
     settings = settings_with(monkeypatch, keys={}, STREAMING_AVATAR_VOICE_PROFILE="offline")
     metadata = DispatchMetadata()
