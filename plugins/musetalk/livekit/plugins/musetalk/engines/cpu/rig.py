@@ -41,6 +41,7 @@ MIN_PHOTO_TEETH_GAP_PX = 3.0  # a smaller lip gap shows no usable teeth: synthes
 UPPER_TEETH_SHARE = 0.65  # of the photo's lip gap, the part that is upper teeth
 SYNTHETIC_TEETH_RGB = np.array([236.0, 226.0, 206.0], np.float32)
 SYNTHETIC_TEETH_LIP_TINT = 0.3  # share of the lips' colour in synthesised teeth (they sit in the same light)
+LID_FOLLOW_SPAN = 0.25  # of the eye's width: how far above the lid the skin follows it down (not the glasses' rim)
 TOOTH_WIDTHS = (0.05, 0.038, 0.034, 0.03)  # of the face width: central incisor, lateral, canine, premolar
 
 
@@ -345,6 +346,6 @@ def _eye_rig(points: np.ndarray, upper_ids: list[int], lower_ids: list[int], wid
         box=box,
         opening=np.maximum(lower_y - upper_y, 0.0)[0].astype(np.float32),
         below_upper_lid=below_upper_lid.astype(np.float32),
-        lid_follow=(1.0 - smoothstep(-below_upper_lid / (0.6 * eye_width))).astype(np.float32),
+        lid_follow=(1.0 - smoothstep(-below_upper_lid / (LID_FOLLOW_SPAN * eye_width))).astype(np.float32),
         lower_lid_limit=np.clip(lower_y + 0.5 - ys, 0.0, 1.0).astype(np.float32),
     )
