@@ -34,6 +34,7 @@ FPS = 25
 SAMPLE_RATES = (16000, SAMPLE_RATE, 24000, 48000)
 DRAWS_PER_SENTENCE = 8
 HIDDEN = 96
+ENSEMBLE = 3  # networks from different initialisations; averaging their logits is one network 3x as wide
 EPOCHS = 40
 BATCH = 512
 LEARNING_RATE = 2e-3
@@ -166,6 +167,19 @@ def train(rows: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Vis
     )
 
 
+def ensemble(models: list[VisemeModel]) -> VisemeModel:
+    """One network whose logits are the mean of `models`' (same inputs, hidden layers side by side)."""
+    return VisemeModel(
+        input_mean=models[0].input_mean,
+        input_scale=models[0].input_scale,
+        hidden_weight=np.concatenate([m.hidden_weight for m in models], axis=1),
+        hidden_bias=np.concatenate([m.hidden_bias for m in models]),
+        output_weight=np.concatenate([m.output_weight for m in models], axis=0) / len(models),
+        output_bias=np.mean([m.output_bias for m in models], axis=0).astype(np.float32),
+        voice_shape=models[0].voice_shape,
+    )
+
+
 def report(model: VisemeModel, rows: np.ndarray, labels: np.ndarray, title: str) -> None:
     predicted = model.probabilities(rows).argmax(axis=1)
     print(f"{title}: accuracy {np.mean(predicted == labels):.3f}")
@@ -185,8 +199,10 @@ def main() -> None:
     rows, labels, groups = build_dataset(rng, voice_shape)
     print(f"{len(rows)} hops from {groups.max()} sentences")
     validation = groups % 8 == 0
-    model = train(rows[~validation], labels[~validation], rng)
-    model = VisemeModel(**{**model.__dict__, "voice_shape": voice_shape})
+    members = [train(rows[~validation], labels[~validation], rng) for _ in range(ENSEMBLE)]
+    for index, member in enumerate(members):
+        report(member, rows[validation], labels[validation], f"network {index + 1}, validation")
+    model = VisemeModel(**{**ensemble(members).__dict__, "voice_shape": voice_shape})
     report(model, rows[validation], labels[validation], "validation (sentences not trained on)")
     model.save(args.out)
     print(f"wrote {args.out}")

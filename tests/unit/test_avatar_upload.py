@@ -60,7 +60,7 @@ def png_declaring(width: int, height: int) -> bytes:
 
 def small_face_in_a_large_photo() -> bytes:
     canvas = Image.new("RGB", (900, 900), (200, 205, 210))
-    canvas.paste(portrait().resize((150, 150)), (375, 300))
+    canvas.paste(portrait().resize((100, 100)), (400, 300))  # the default portrait's face: ~40 px wide
     return encode(canvas, "JPEG", quality=95)
 
 

@@ -24,8 +24,8 @@ from .rig import EyeRig, FaceRig, opening_profile
 JAW_DROP = 0.14
 UPPER_LIP_RAISE = 0.02
 # Relative lip spread (positive) / narrowing (negative) and vertical pout.
-SPREAD_PER_WIDE = 0.12
-NARROW_PER_ROUND = 0.34
+SPREAD_PER_WIDE = 0.15
+NARROW_PER_ROUND = 0.42
 POUT_PER_ROUND = 0.3
 ROUND_OPENING = 0.45  # share of the mouth's width the opening loses when fully rounded (an "o", not a slot)
 TEETH_HIDDEN_PER_ROUND = 0.8  # rounded lips cover the teeth
