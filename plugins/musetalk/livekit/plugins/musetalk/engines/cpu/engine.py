@@ -15,7 +15,7 @@ from .session import CpuSession, Liveliness
 from .viseme_model import VisemeModel
 
 ENGINE_NAME = "cpu"
-ENGINE_VERSION = "3"  # bump whenever the rig format or its derivation changes: it keys the cache
+ENGINE_VERSION = "4"  # bump whenever the rig format or its derivation changes: it keys the cache
 
 PreparedPortrait = PreparedAvatar[FaceRig]
 

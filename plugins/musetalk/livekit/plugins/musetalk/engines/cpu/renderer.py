@@ -98,11 +98,21 @@ class Renderer:
             for eye_slice, eye in self._eyes:
                 map_y[eye_slice.rows, eye_slice.cols] -= _eyelid_drop(eye, pose.blink)
         cv2.remap(rig.base, map_x, map_y, cv2.INTER_LINEAR, dst=self._head_pixels, borderMode=cv2.BORDER_REPLICATE)
-        frame = rig.base.copy()
-        x0, y0, x1, y1 = rig.head_box
-        frame[y0:y1, x0:x1] = self._head_pixels
+        frame = self._around_head(self._head_pixels)
         if jaw + lift > MIN_VISIBLE_GAP_PX:
             self._paint_mouth_interior(frame, pose.head, pose.mouth.round, jaw, lift, spread, pout, flatten)
+        return frame
+
+    def _around_head(self, head: np.ndarray) -> np.ndarray:
+        """A new frame: the portrait with `head` in the head box (each pixel written once)."""
+        base = self._rig.base
+        x0, y0, x1, y1 = self._rig.head_box
+        frame = np.empty_like(base)
+        frame[:y0] = base[:y0]
+        frame[y1:] = base[y1:]
+        frame[y0:y1, :x0] = base[y0:y1, :x0]
+        frame[y0:y1, x1:] = base[y0:y1, x1:]
+        frame[y0:y1, x0:x1] = head
         return frame
 
     def _mouth_motion(self, mouth: MouthShape) -> tuple[float, float, float, float, float]:

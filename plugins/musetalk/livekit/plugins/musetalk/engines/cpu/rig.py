@@ -41,6 +41,7 @@ MIN_PHOTO_TEETH_GAP_PX = 3.0  # a smaller lip gap shows no usable teeth: synthes
 UPPER_TEETH_SHARE = 0.65  # of the photo's lip gap, the part that is upper teeth
 SYNTHETIC_TEETH_RGB = np.array([236.0, 226.0, 206.0], np.float32)
 SYNTHETIC_TEETH_LIP_TINT = 0.3  # share of the lips' colour in synthesised teeth (they sit in the same light)
+HEAD_EDGE_WEIGHT = 0.03  # the head box ends where pixels follow the head by less (0.05 px of a 1.6 px sway)
 LID_FOLLOW_SPAN = 0.25  # of the eye's width: how far above the lid the skin follows it down (not the glasses' rim)
 TOOTH_WIDTHS = (0.05, 0.038, 0.034, 0.03)  # of the face width: central incisor, lateral, canine, premolar
 
@@ -311,7 +312,7 @@ def _head_region(
     cv2.ellipse(mask, (round(cx), round(cy - 0.12 * half_h)), axes, 0, 0, 360, 1.0, -1)
     sigma = 0.12 * face_width
     mask = cv2.GaussianBlur(mask, (0, 0), sigma)
-    rows, cols = np.nonzero(mask > 0.004)
+    rows, cols = np.nonzero(mask > HEAD_EDGE_WEIGHT)
     x0, y0, x1, y1 = mouth_box
     head_box = np.array(
         clip_box(
