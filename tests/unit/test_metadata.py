@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agent.metadata import (
     MAX_METADATA_BYTES,
@@ -11,6 +13,7 @@ from agent.metadata import (
     metadata_json_schema,
     parse_dispatch_metadata,
 )
+from agent.offline.espeak import espeak_voice_for, language_notice
 
 KNOWN = {"default", "alice"}
 
@@ -60,3 +63,29 @@ def test_one_bad_field_keeps_the_good_ones() -> None:
     assert parsed.metadata.language == "ko"
     assert parsed.metadata.voice == "Rachel" and parsed.metadata.avatar == "alice"
     assert len(parsed.problems) == 1
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=80),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=12,
+)
+FIELD_VALUES = st.dictionaries(
+    st.sampled_from([*DispatchMetadata.model_fields, "unknown", "__proto__", ""]) | st.text(max_size=20),
+    JSON_VALUES | st.sampled_from(["en-GB", "zh-CN", "xh", "default", "../etc", "google", "offline"]),
+    max_size=8,
+)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=FIELD_VALUES.map(json.dumps) | st.text(max_size=200) | JSON_VALUES.map(json.dumps))
+def test_any_metadata_gives_a_session_and_readable_problems(raw: str) -> None:
+    """Whatever a dispatcher sends, the job gets valid settings, every problem is a sentence, and the
+    language it ends up with is one the offline voice speaks or says it replaces."""
+    parsed = parse_dispatch_metadata(raw, known_avatars={"default"})
+
+    assert isinstance(parsed.metadata, DispatchMetadata)
+    assert parsed.metadata.avatar == "default"
+    assert all(isinstance(problem, str) and problem for problem in parsed.problems)
+    voice = espeak_voice_for(parsed.metadata.language)
+    assert voice.speaks_language or language_notice(parsed.metadata.language)
