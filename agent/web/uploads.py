@@ -289,6 +289,7 @@ class UploadStore:
             logger.error("cannot store an uploaded avatar in %s: %s", self.uploads_dir, exc)
             raise UploadError(503, "the server cannot store avatars right now; try again later") from exc
         prepared_dir: Path | None = None
+        digest: str | None = None
         try:
             portrait.image.save(staging / SOURCE_NAME, format="JPEG", quality=95)  # PNG: 0.3 s more at 1024 px
             manifest = PackManifest(
@@ -300,15 +301,15 @@ class UploadStore:
                 default_voice=self._default_voices(),
             )
             (staging / "manifest.json").write_text(json.dumps(manifest.model_dump(exclude_none=True), indent=2) + "\n")
+            pack = AvatarPack(manifest, staging)
+            digest = pack.source_digest[:16]
             engine = load_engine(PREVIEW_ENGINE, EngineConfig())
-            prepared = engine.prepare(
-                AvatarPack(manifest, staging), cache_root=self.cache_dir, progress=lambda s, f: report(s, f)
-            )
+            prepared = engine.prepare(pack, cache_root=self.cache_dir, progress=report)
             prepared_dir = prepared.cache_dir
             os.rename(staging, self.uploads_dir / pack_id)
         except BaseException as exc:
             shutil.rmtree(staging, ignore_errors=True)
-            if prepared_dir is not None and not self._digest_in_use(prepared_dir.name.split("-")[-2]):
+            if prepared_dir is not None and digest is not None and not self._digest_in_use(digest):
                 self._remove_cache(prepared_dir)
             if isinstance(exc, AvatarPackError):
                 raise UploadError(422, f"the photo could not be made into an avatar: {exc.reason}") from exc

@@ -66,6 +66,8 @@ class SpeechFeatures:
         fft_size = 1 << (self._window_length - 1).bit_length()
         self._fft_size = fft_size
         self._window = np.hanning(self._window_length).astype(np.float32)
+        self._window_offsets = np.arange(self._window_length) - self._window_length // 2
+        self._full_scale_power = float(self._window.sum() ** 2 / 4.0)  # a full-scale sine's, so levels are dBFS
         self._filterbank = mel_filterbank(sample_rate, fft_size)
         self._initial_shape = initial_shape.astype(np.float32)
         self._peak_decay_db = PEAK_DECAY_DB_PER_S * self.hop / sample_rate
@@ -110,15 +112,13 @@ class SpeechFeatures:
 
     def _analyse(self, signal: np.ndarray, hops: int) -> tuple[np.ndarray, np.ndarray]:
         """Per hop: the mel spectrum's shape (dB relative to the hop's level) and the level (dBFS)."""
-        half = self._window_length // 2
         centres = len(self._tail) + self._next_centre + np.arange(hops) * self.hop
-        starts = centres - half
-        index = starts[:, None] + np.arange(self._window_length)[None, :]
+        index = centres[:, None] + self._window_offsets[None, :]
         windows = signal[index] * self._window
         power = np.abs(np.fft.rfft(windows, n=self._fft_size, axis=1)) ** 2
         mel = power @ self._filterbank.T + 1e-10
         total = mel.sum(axis=1)
-        levels = 10.0 * np.log10(total / (self._window.sum() ** 2) * 4.0)
+        levels = 10.0 * np.log10(total / self._full_scale_power)
         shapes = 10.0 * np.log10(mel / total[:, None])
         return shapes.astype(np.float32), levels.astype(np.float32)
 
