@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from livekit import rtc
@@ -16,6 +15,7 @@ from livekit import rtc
 from agent.room_notices import NOTICE_TOPIC
 from livekit.plugins.musetalk.video_sinks import IDLE_FRAME, SPEECH_FRAME
 
+from .outcomes import FaultOutcome
 from .rooms import agent_participant, record_agent, wait_for
 from .stack import LiveKitServer, Worker
 from .voice_client import AgentObserver
@@ -35,18 +35,6 @@ PROVIDER_FAULTS: dict[tuple[str, str], str | None] = {
 """fault → the start of the notice the room must get (None: no notice expected)."""
 SETTLE_S = 1.0
 """After the agent is back to listening, how long its video must show only idle frames."""
-
-
-@dataclass
-class FaultOutcome:
-    name: str
-    notices: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    """Why the fault was not survived; empty when it was."""
-
-    @property
-    def survived(self) -> bool:
-        return not self.problems
 
 
 async def provider_fault(
