@@ -50,15 +50,17 @@ def fake_provider_env(directory: Path) -> dict[str, str]:
     }
 
 
+FAKE_PROVIDER_SECRETS = {
+    "GOOGLE_API_KEY": FAKE_GEMINI_KEY,
+    "ELEVEN_API_KEY": FAKE_ELEVENLABS_KEY,
+    "GOOGLE_APPLICATION_CREDENTIALS private_key_id": FAKE_GCP_PRIVATE_KEY_ID,
+    "GOOGLE_APPLICATION_CREDENTIALS private_key": FAKE_GCP_PRIVATE_KEY,
+}
+
+
 def run_secrets(server: LiveKitServer) -> dict[str, str]:
     """name → value of every secret of a test run: the LiveKit API secret and the fake provider keys."""
-    return {
-        "LIVEKIT_API_SECRET": server.api_secret,
-        "GOOGLE_API_KEY": FAKE_GEMINI_KEY,
-        "ELEVEN_API_KEY": FAKE_ELEVENLABS_KEY,
-        "GOOGLE_APPLICATION_CREDENTIALS private_key_id": FAKE_GCP_PRIVATE_KEY_ID,
-        "GOOGLE_APPLICATION_CREDENTIALS private_key": FAKE_GCP_PRIVATE_KEY,
-    }
+    return {"LIVEKIT_API_SECRET": server.api_secret, **FAKE_PROVIDER_SECRETS}
 
 
 @dataclass(frozen=True)
