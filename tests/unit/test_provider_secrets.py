@@ -9,32 +9,21 @@ from pathlib import Path
 import pytest
 from livekit.plugins import silero
 
+from agent import providers
 from agent.config import WorkerSettings
 from agent.metadata import DispatchMetadata
-from agent.providers import (
-    ELEVENLABS_KEY,
-    GEMINI_KEY,
-    GOOGLE_CLOUD_CREDENTIALS,
-    build_llm,
-    build_stt,
-    build_tts,
-    plan_voice_pipeline,
-)
 from support.secrets_scan import FAKE_PROVIDER_SECRETS, fake_provider_env, scan_texts
 
-
-@pytest.fixture(scope="module")
-def vad() -> silero.VAD:
-    return silero.VAD.load()
+KEYS = [providers.GEMINI_KEY, providers.ELEVENLABS_KEY, providers.GOOGLE_CLOUD_CREDENTIALS]
+VAD = silero.VAD.load()
 
 
-@pytest.mark.parametrize("missing", [None, GEMINI_KEY, ELEVENLABS_KEY, GOOGLE_CLOUD_CREDENTIALS])
+@pytest.mark.parametrize("missing", [None, *KEYS])
 @pytest.mark.parametrize("tts_provider", ["google", "elevenlabs"])
 def test_cloud_plan_and_providers_show_no_key(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
-    vad: silero.VAD,
     missing: str | None,
     tts_provider: str,
 ) -> None:
@@ -49,11 +38,11 @@ def test_cloud_plan_and_providers_show_no_key(
     settings = WorkerSettings.from_env()
     metadata = DispatchMetadata(tts_provider=tts_provider)  # type: ignore[arg-type]
 
-    plan = plan_voice_pipeline(settings, metadata)
+    plan = providers.plan_voice_pipeline(settings, metadata)
     built = [
-        build_stt(plan, metadata, whisper_model_dir="/models/whisper-small", vad=vad),
-        build_llm(plan, settings, metadata),
-        build_tts(plan, metadata, voices={}),
+        providers.build_stt(plan, metadata, whisper_model_dir="/models/whisper-small", vad=VAD),
+        providers.build_llm(plan, settings, metadata),
+        providers.build_tts(plan, metadata, voices={}),
     ]
 
     assert plan.tts[0] == tts_provider or missing is not None
