@@ -40,6 +40,7 @@ class ReceivedMedia:
     video: list[tuple[float, int, np.ndarray]] = field(default_factory=list)  # (arrival s, timestamp_us, RGB)
     audio: list[tuple[float, np.ndarray]] = field(default_factory=list)  # (arrival s, int16 mono 16 kHz)
     frame_kinds: list[bytes] = field(default_factory=list)  # per video frame: its metadata's user_data (b"" if none)
+    frame_ids: list[int] = field(default_factory=list)  # per video frame: its metadata's frame_id (-1 if none)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def video_between(self, start: float, end: float) -> list[np.ndarray]:
@@ -83,6 +84,7 @@ def record_agent(
         async for event in rtc.VideoStream(track, format=rtc.VideoBufferType.RGB24 if images else None):
             media.video.append((time.monotonic(), event.timestamp_us, keep(event.frame)))
             media.frame_kinds.append(event.metadata.user_data if event.metadata is not None else b"")
+            media.frame_ids.append(event.metadata.frame_id if event.metadata is not None else -1)
 
     async def read_audio(track: rtc.Track) -> None:
         async for event in rtc.AudioStream(track, sample_rate=AUDIO_RATE, num_channels=1):
