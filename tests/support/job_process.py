@@ -63,10 +63,11 @@ def _is_ours(path: str) -> bool:
     return path.startswith(f"{REPO}/") and "site-packages" not in path
 
 
-def tracebacks(worker: Worker, *, pid: int, start: int = 0) -> Tracebacks:
+def tracebacks(worker: Worker, *, pid: int | None = None, start: int = 0) -> Tracebacks:
+    """Tracebacks in the log from byte `start` on, of process `pid` (or of every process of the worker)."""
     found = Tracebacks()
     for record in log_records(worker, start):
-        if record.get("pid") != pid:
+        if pid is not None and record.get("pid") != pid:
             continue
         text = str(record.get("exc_info") or record.get("message", ""))
         if "Traceback" not in text:
