@@ -270,6 +270,11 @@ class FloodOutcome:
     def answered_after(self) -> bool:
         return self.reply_s is not None
 
+    @property
+    def survived(self) -> bool:
+        """The job lives, still answers the user, and our code logged no traceback."""
+        return self.job_alive and self.answered_after and not self.our_tracebacks
+
 
 def _rss_mb(process: psutil.Process) -> float:
     try:
