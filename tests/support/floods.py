@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import psutil
 from livekit import rtc
 from livekit.protocol.agent_pb import agent_session as agent_pb
@@ -27,7 +28,7 @@ from agent.room_controls import INTERRUPT_RPC
 from agent.room_notices import NOTICES_ATTRIBUTE
 
 from .job_process import job_process, log_size, tracebacks
-from .rooms import agent_participant, wait_for
+from .rooms import voice_agent, wait_for
 from .stack import LiveKitServer, Worker
 from .voice_client import AgentObserver
 
@@ -35,17 +36,19 @@ USER = "user"
 HOSTILE = "hostile"
 SESSION_TOPIC = "lk.agent.session"
 """LiveKit Agents' RemoteSession transport: requests that drive and read the session."""
+AUDIO_STREAM_TOPIC = "lk.audio_stream"
 LK_TOPICS = (
     "lk.chat",
     "lk.transcription",
     SESSION_TOPIC,
     "lk.agent.pre-connect-audio-buffer",
-    "lk.audio_stream",
+    AUDIO_STREAM_TOPIC,
     "lk.agent.state",
     "streaming-avatar.notice",
 )
 """Topics LiveKit Agents 1.8.9 and this project read or write (room_io, remote_session, avatar data streams)."""
 AVATAR_RPCS = ("lk.playback_finished", "lk.playback_started", "lk.clear_buffer")
+"""The avatar data-stream protocol (LiveKit Agents' DataStreamAudioOutput / DataStreamAudioReceiver)."""
 MB = 1024 * 1024
 ANSWER_TIMEOUT_S = 90
 
@@ -84,7 +87,7 @@ async def open_flood_room(
     user = await _join(server, room, USER)
     observer = AgentObserver(user)
     await server.dispatch(worker.agent_name, room, metadata)
-    agent = await wait_for(lambda: agent_participant(user), timeout=60, what="agent participant")
+    agent = await wait_for(lambda: voice_agent(user), timeout=60, what="agent participant")
     await wait_for(lambda: agent.attributes.get("lk.agent.state") == "listening", timeout=60, what="agent listening")
     hostile = await _join(server, room, HOSTILE)
     job = await asyncio.to_thread(job_process, worker, room)
@@ -137,8 +140,8 @@ async def paced(rate: float, count: int, send: Callable[[int], Awaitable[object]
 
     async def one(i: int) -> None:
         try:
-            await send(i)
-            outcomes["ok"] += 1
+            answer = await send(i)
+            outcomes[f"answer {answer[:40]}" if isinstance(answer, str) else "ok"] += 1
         except rtc.RpcError as e:
             outcomes[f"rpc error {e.code}"] += 1
         except Exception as e:  # a failed send is counted, not fatal, in a flood
@@ -199,9 +202,9 @@ async def interrupt_100_per_s(room: FloodRoom, sender: rtc.Room) -> Counter[str]
 
 
 async def unknown_rpcs(room: FloodRoom, sender: rtc.Room) -> Counter[str]:
-    """Unknown methods, and the avatar data-stream RPCs from someone who is not the avatar, with garbage payloads."""
+    """Methods the agent does not have, with garbage payloads."""
     rng = random.Random(5)
-    methods = [*AVATAR_RPCS, "lk.agent.request", "no_such_method", "../end_session", "x" * 64]
+    methods = ["lk.agent.request", "no_such_method", "../end_session", "x" * 64]
 
     def call(i: int) -> Awaitable[str]:
         return sender.local_participant.perform_rpc(
@@ -212,6 +215,41 @@ async def unknown_rpcs(room: FloodRoom, sender: rtc.Room) -> Counter[str]:
         )
 
     return await paced(100, 200, call)
+
+
+async def avatar_protocol(room: FloodRoom, sender: rtc.Room) -> Counter[str]:
+    """The avatar data-stream protocol spoken by someone who is neither the agent nor its avatar.
+
+    To every agent participant (the agent; in remote mode also the render worker's avatar):
+    its RPCs with garbage payloads, and `lk.audio_stream` byte streams of garbage and of
+    well-formed speech.
+    """
+    rng = random.Random(6)
+    agents = [
+        p.identity for p in sender.remote_participants.values() if p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
+    ]
+    calls = [(identity, method) for identity in agents for method in AVATAR_RPCS]
+    sent = await paced(
+        100,
+        len(calls) * 10,
+        lambda i: sender.local_participant.perform_rpc(
+            destination_identity=calls[i % len(calls)][0],
+            method=calls[i % len(calls)][1],
+            payload=rng.choice(['{"playback_position": -1, "interrupted": "yes"}', "", _garbage_text(2000, rng)]),
+            response_timeout=20,
+        ),
+    )
+    speech = (np.sin(np.arange(48000) / 48000 * 2 * np.pi * 220) * 20000).astype(np.int16).tobytes()
+    for attributes, data in [
+        ({"sample_rate": "48000", "num_channels": "1"}, speech),
+        ({"sample_rate": "NaN", "num_channels": "-1"}, os.urandom(4000)),
+        ({}, os.urandom(64 * 1024)),
+    ]:
+        await sender.local_participant.send_bytes(
+            data, topic=AUDIO_STREAM_TOPIC, attributes=attributes, destination_identities=agents
+        )
+        sent["stream"] += 1
+    return sent
 
 
 async def session_requests(room: FloodRoom, sender: rtc.Room) -> Counter[str]:
@@ -243,6 +281,8 @@ FLOODS: dict[str, tuple[Flood, str]] = {
     "binary_garbage_user": (binary_garbage, USER),
     "interrupt_100_per_s_hostile": (interrupt_100_per_s, HOSTILE),
     "unknown_rpcs_hostile": (unknown_rpcs, HOSTILE),
+    "avatar_protocol_hostile": (avatar_protocol, HOSTILE),
+    "avatar_protocol_user": (avatar_protocol, USER),
     "session_requests_hostile": (session_requests, HOSTILE),
 }
 SETTLE_S = 2.0
