@@ -98,7 +98,13 @@ async def dispatch_case(server: LiveKitServer, worker: Worker, room_name: str, c
 async def run_dispatch_fuzz(
     server: LiveKitServer, worker: Worker, *, count: int, concurrency: int = 2, seed: int = 15
 ) -> DispatchFuzzResult:
-    """`count` fuzzed metadata cases (the same ones every run for a given seed), `concurrency` rooms at a time."""
+    """`count` fuzzed metadata cases (the same ones every run for a given seed), `concurrency` rooms at a time.
+
+    Keep `concurrency` at most the worker's idle processes (2 in tests): LiveKit Agents 1.8.9 counts
+    each accepted-but-not-launched job of a worker with no running job as threshold / idle processes
+    of load, so a burst of more dispatches than that makes the worker answer "not available", and
+    livekit-server, with no other worker, drops the dispatch (1 in 50 rooms at concurrency 3).
+    """
     known = frozenset(list_pack_ids([AVATARS]))
     cases = [
         DispatchCase(raw, parse_dispatch_metadata(raw, known_avatars=set(known)).problems)
