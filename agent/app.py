@@ -7,6 +7,7 @@ import logging
 from livekit.agents import NOT_GIVEN, Agent, AgentServer, AgentSession, JobContext, JobProcess, room_io
 from livekit.plugins import faster_whisper, musetalk, silero
 
+from .chat_guard import ChatGuard
 from .config import WorkerSettings
 from .memory import track_session
 from .metadata import parse_dispatch_metadata
@@ -98,7 +99,10 @@ async def entrypoint(ctx: JobContext) -> None:
     await session.start(
         agent=Agent(instructions=metadata.instructions or DEFAULT_INSTRUCTIONS),
         room=ctx.room,
-        room_options=room_io.RoomOptions(close_on_disconnect=False),
+        room_options=room_io.RoomOptions(
+            close_on_disconnect=False, text_input=room_io.TextInputOptions(text_input_cb=ChatGuard(notices.post))
+        ),
+        session_host=False,  # RemoteSession would let any participant read and drive the session
     )
     install_room_controls(ctx.room, session)
     await notices.publish(parsed.problems + plan.notices + avatar_notices)

@@ -10,6 +10,7 @@ from typing import TypeVar
 
 import numpy as np
 from livekit import rtc
+from livekit.agents.types import ATTRIBUTE_PUBLISH_ON_BEHALF
 
 T = TypeVar("T")
 
@@ -31,6 +32,30 @@ def agent_participant(room: rtc.Room) -> rtc.RemoteParticipant | None:
         if p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
             return p
     return None
+
+
+def voice_agent(room: rtc.Room) -> rtc.RemoteParticipant | None:
+    """The agent that talks (not a render worker's avatar participant publishing on its behalf)."""
+    return next(
+        (
+            p
+            for p in room.remote_participants.values()
+            if p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT and ATTRIBUTE_PUBLISH_ON_BEHALF not in p.attributes
+        ),
+        None,
+    )
+
+
+def avatar_of(room: rtc.Room, agent_identity: str) -> rtc.RemoteParticipant | None:
+    """The render worker's participant that publishes the avatar of agent `agent_identity` (remote mode)."""
+    return next(
+        (
+            p
+            for p in room.remote_participants.values()
+            if p.attributes.get(ATTRIBUTE_PUBLISH_ON_BEHALF) == agent_identity
+        ),
+        None,
+    )
 
 
 @dataclass
