@@ -49,7 +49,7 @@ async def provider_fault(
     room = rtc.Room()
     await room.connect(server.url, server.token(room_name, "user"))
     # First: of two VideoStreams on one track, only the first one created receives the frames' metadata.
-    media = record_agent(room, crop=(0, 0, 4, 4))
+    media = record_agent(room, images=False)
     observer = AgentObserver(room)
     room.register_text_stream_handler(
         NOTICE_TOPIC, lambda reader, _who: observer.spawn(_append(reader, outcome.notices))

@@ -43,7 +43,7 @@ async def one_session(server: LiveKitServer, worker: Worker, room_name: str) -> 
     """Join, get the agent and five avatar frames, leave, and wait until the job has left the room."""
     room = rtc.Room()
     await room.connect(server.url, server.token(room_name, "user"))
-    media = record_agent(room)
+    media = record_agent(room, images=False)
     await server.dispatch(worker.agent_name, room_name, EN)
     await wait_for(lambda: len(media.video) >= 5, timeout=30, what="avatar frames")
     media.stop()
@@ -153,7 +153,7 @@ async def start_conversation(server: LiveKitServer, worker: Worker, room_name: s
     room = rtc.Room()
     await room.connect(server.url, server.token(room_name, "user"))
     # First: of two VideoStreams on one track, only the first one created receives the frames' metadata.
-    media = record_agent(room, crop=(0, 0, 4, 4))
+    media = record_agent(room, images=False)
     observer = AgentObserver(room)
     await server.dispatch(worker.agent_name, room_name, EN)
     agent = await wait_for(lambda: agent_participant(room), timeout=30, what="agent")
