@@ -6,12 +6,12 @@ import asyncio
 import signal
 import time
 
-import psutil
 from livekit import api, rtc
 
 from agent.memory import TRIM_DELAY_S
 from support.rooms import agent_participant, record_agent, wait_for
 from support.stack import LiveKitServer, Worker
+from support.usage import settled, usage
 
 EN = '{"language": "en"}'
 
@@ -49,16 +49,6 @@ async def test_sigterm_drains_then_exits(livekit_server, launch_worker, connect,
     assert worker.process.returncode == 0, f"worker exit code {worker.process.returncode}"
 
 
-def usage(worker: Worker) -> dict[str, int]:
-    proc = psutil.Process(worker.process.pid)
-    return {
-        "threads": proc.num_threads(),
-        "fds": proc.num_fds(),
-        "children": len(proc.children(recursive=True)),
-        "rss": proc.memory_info().rss,
-    }
-
-
 async def one_session(server: LiveKitServer, worker: Worker, room_name: str) -> None:
     room = rtc.Room()
     await room.connect(server.url, server.token(room_name, "user"))
@@ -89,18 +79,8 @@ async def test_twenty_sessions_leak_nothing(livekit_server, launch_worker, room_
     for i in range(20):
         await one_session(livekit_server, worker, f"{room_name}-{i}")
 
-    async def settled() -> dict[str, int]:
-        deadline = time.monotonic() + 20
-        while True:
-            now = usage(worker)
-            if (now["threads"] <= before["threads"] and now["fds"] <= before["fds"]) or time.monotonic() > deadline:
-                return now
-            await asyncio.sleep(0.5)
-
-    after = await settled()
+    after = await settled(worker, before)
     await asyncio.sleep(TRIM_DELAY_S + 2)
-    after["rss"] = usage(worker)["rss"]
-    print(f"worker RSS {before['rss'] / 2**20:.0f} MB -> {after['rss'] / 2**20:.0f} MB after 20 sessions")
-    assert after["threads"] <= before["threads"], (before, after)
-    assert after["fds"] <= before["fds"], (before, after)
-    assert after["children"] <= before["children"], (before, after)
+    rss = usage(worker).rss
+    print(f"worker RSS {before.rss / 2**20:.0f} MB -> {rss / 2**20:.0f} MB after 20 sessions")
+    assert not after.leaks_from(before), (before, after)
