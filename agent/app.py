@@ -93,7 +93,7 @@ async def entrypoint(ctx: JobContext) -> None:
         room=ctx.room,
         room_options=room_io.RoomOptions(close_on_disconnect=False),
     )
-    install_room_controls(ctx.room, session)
+    install_room_controls(ctx.room, session, departure_grace=settings.departure_grace)
     await notices.publish(parsed.problems + plan.notices + avatar_notices)
 
 
