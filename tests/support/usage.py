@@ -39,3 +39,22 @@ async def settled(worker: Worker, baseline: Usage, timeout: float = 20) -> Usage
         if not now.leaks_from(baseline) or time.monotonic() > deadline:
             return now
         await asyncio.sleep(0.5)
+
+
+@dataclass
+class Footprint:
+    """A worker's usage before a scenario, and after it once settled: what the scenario left behind."""
+
+    baseline: Usage
+    after: Usage | None = None
+
+    @classmethod
+    def of(cls, worker: Worker) -> Footprint:
+        return cls(usage(worker))
+
+    async def settle(self, worker: Worker, timeout: float) -> None:
+        self.after = await settled(worker, self.baseline, timeout)
+
+    @property
+    def leaks(self) -> dict[str, int]:
+        return self.after.leaks_from(self.baseline) if self.after is not None else {}
