@@ -19,7 +19,7 @@ from livekit.plugins.musetalk.video_sinks import IDLE_FRAME, SPEECH_FRAME
 
 from .paths import REPO
 from .rooms import agent_participant, record_agent, wait_for
-from .sessions import EN, job_of, participants, poll, reply_to, serve
+from .sessions import EN, job_of, join, participants, poll, reply_to, serve, summon
 from .stack import LiveKitServer, Worker
 from .usage import Footprint
 from .voice_client import AgentObserver
@@ -167,12 +167,12 @@ async def two_rooms(server: LiveKitServer, worker: Worker, room_name: str, *, ti
     result = RoomIsolation()
     names = (f"{room_name}-a", f"{room_name}-b")
     sentences = {names[0]: "apples grow on trees", names[1]: "the harbour is foggy"}
-    sessions = await asyncio.gather(*(serve(server, worker.agent_name, name, timeout) for name in names))
-    rooms = {name: room for name, (room, _) in zip(names, sessions, strict=True)}
-    agents = {name: agent for name, (_, agent) in zip(names, sessions, strict=True)}
+    rooms = {name: await join(server, name) for name in names}
     media = {name: record_agent(room, images=False) for name, room in rooms.items()}
     observers = {name: AgentObserver(room) for name, room in rooms.items()}
     try:
+        found = await asyncio.gather(*(summon(server, worker.agent_name, room, timeout) for room in rooms.values()))
+        agents = dict(zip(names, found, strict=True))
         for speaker, other in (names, names[::-1]):
             before = len(media[speaker].video)
             await reply_to(observers[speaker], agents[speaker], sentences[speaker], timeout)

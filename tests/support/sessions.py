@@ -16,18 +16,29 @@ from .voice_client import AgentObserver
 EN = json.dumps({"language": "en"})
 
 
-async def serve(
-    server: LiveKitServer, agent_name: str, room_name: str, timeout: float
-) -> tuple[rtc.Room, rtc.Participant]:
-    """A user joins `room_name` and dispatches the agent; returns once the agent is listening."""
+async def join(server: LiveKitServer, room_name: str, identity: str = "user") -> rtc.Room:
     room = rtc.Room()
-    await room.connect(server.url, server.token(room_name, "user"))
-    await server.dispatch(agent_name, room_name, EN)
-    agent = await wait_for(lambda: agent_participant(room), timeout=timeout, what=f"the agent in {room_name}")
+    await room.connect(server.url, server.token(room_name, identity))
+    return room
+
+
+async def summon(server: LiveKitServer, agent_name: str, room: rtc.Room, timeout: float) -> rtc.RemoteParticipant:
+    """Dispatch the agent to `room`; returns it once it is listening. Record its tracks before: they may
+    be subscribed by then."""
+    await server.dispatch(agent_name, room.name, EN)
+    agent = await wait_for(lambda: agent_participant(room), timeout=timeout, what=f"the agent in {room.name}")
     await wait_for(
         lambda: agent.attributes.get("lk.agent.state") == "listening", timeout=timeout, what="the agent listening"
     )
-    return room, agent
+    return agent
+
+
+async def serve(
+    server: LiveKitServer, agent_name: str, room_name: str, timeout: float
+) -> tuple[rtc.Room, rtc.RemoteParticipant]:
+    """A user joins `room_name` and dispatches the agent; returns once the agent is listening."""
+    room = await join(server, room_name)
+    return room, await summon(server, agent_name, room, timeout)
 
 
 async def reply_to(observer: AgentObserver, agent: rtc.Participant, text: str, timeout: float) -> float:
