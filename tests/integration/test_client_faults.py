@@ -10,10 +10,13 @@ async def test_vanished_client_session_ends_and_frees_everything(
     livekit_server: LiveKitServer, worker: Worker, room_name: str
 ) -> None:
     """A user's process SIGKILLed mid-session: livekit-server drops it after its connection timeout, the
-    session ends at once then, and the worker is back to its threads, fds and child processes of before."""
+    session ends at once then, and the worker is back to its threads, fds and child processes of before.
+    The session must end itself: livekit-server also closes the room 10 s later (its departure_timeout),
+    which ends the job from outside ("parent process shutdown"), so leaving alone proves nothing."""
     result = await vanished_client(livekit_server, worker, room_name)
     print(f"vanished client: {result}")
     assert result.failure is None, result.failure
+    assert result.ended_by is not None and result.ended_by.startswith("agent session closed"), result.ended_by
     assert not result.footprint.leaks, result.footprint
 
 

@@ -19,7 +19,7 @@ from livekit.plugins.musetalk.video_sinks import IDLE_FRAME, SPEECH_FRAME
 
 from .paths import REPO
 from .rooms import agent_participant, record_agent, wait_for
-from .sessions import EN, job_of, join, participants, poll, reply_to, serve, summon
+from .sessions import EN, job_end_reason, job_of, join, participants, poll, reply_to, serve, summon
 from .stack import LiveKitServer, Worker
 from .usage import Footprint
 from .voice_client import AgentObserver
@@ -50,11 +50,13 @@ class VanishedClient:
     """SIGKILL of the client process → livekit-server drops its participant (the server's detection)."""
     agent_gone_s: float | None = None
     """SIGKILL → the agent has left the room (the session ended)."""
+    ended_by: str | None = None
+    """Why the job ended, as its process logged it."""
     failure: str | None = None
 
     @property
     def survived(self) -> bool:
-        return self.failure is None and not self.footprint.leaks
+        return self.failure is None and self.ended_by is not None and not self.footprint.leaks
 
 
 async def vanished_client(
@@ -87,6 +89,7 @@ async def vanished_client(
         result.user_gone_s = time.monotonic() - killed_at
         await poll(agent_gone, timeout, "the agent to leave")
         result.agent_gone_s = time.monotonic() - killed_at
+        result.ended_by = await wait_for(lambda: job_end_reason(worker, room_name), timeout=timeout, what="job end")
     except AssertionError as e:
         result.failure = str(e)
     finally:

@@ -63,6 +63,15 @@ def job_of(worker: Worker, room_name: str) -> str | None:
     return None
 
 
+def job_end_reason(worker: Worker, room_name: str) -> str | None:
+    """Why the job of `room_name` ended, as its process logged when exiting ("agent session closed: …" when
+    the session ended itself, "parent process shutdown" when it was ended from outside); None while it runs."""
+    for line in worker.log_text().splitlines():
+        if '"process exiting"' in line and f'"room": "{room_name}"' in line:
+            return str(json.loads(line)["reason"])
+    return None
+
+
 async def participants(server: LiveKitServer, room_name: str) -> list[api.ParticipantInfo]:
     async with server.api() as lkapi:
         listed = await lkapi.room.list_participants(api.ListParticipantsRequest(room=room_name))
