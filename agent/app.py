@@ -7,9 +7,11 @@ import logging
 from livekit.agents import NOT_GIVEN, Agent, AgentServer, AgentSession, JobContext, JobProcess, room_io
 from livekit.plugins import faster_whisper, musetalk, silero
 
+from .chat_guard import ChatGuard
 from .config import WorkerSettings
 from .memory import track_session
 from .metadata import parse_dispatch_metadata
+from .provider_guards import report_provider_errors
 from .providers import build_llm, build_stt, build_tts, pack_voices, plan_voice_pipeline
 from .render_worker import install_render_worker
 from .room_controls import install_room_controls
@@ -81,17 +83,26 @@ async def entrypoint(ctx: JobContext) -> None:
         vad=vad,
         stt=speech_input or NOT_GIVEN,
         llm=build_llm(plan, settings, metadata),
-        tts=build_tts(plan, metadata, voices=pack_voices(metadata.avatar, metadata.language, settings.avatar_dirs)),
+        tts=build_tts(
+            plan,
+            metadata,
+            voices=pack_voices(metadata.avatar, metadata.language, settings.avatar_dirs),
+            faults=settings.fault_switch,
+        ),
         turn_handling=TURN_HANDLING,
     )
     session.on("close", lambda ev: ctx.shutdown(reason=f"agent session closed: {ev.reason}"))
     TurnLatencyLog(session)
     notices = NoticeBoard(ctx.room)
+    report_provider_errors(session, notices)
     avatar_notices = await start_avatar(session, ctx, metadata.avatar, notices)
     await session.start(
         agent=Agent(instructions=metadata.instructions or DEFAULT_INSTRUCTIONS),
         room=ctx.room,
-        room_options=room_io.RoomOptions(close_on_disconnect=False),
+        room_options=room_io.RoomOptions(
+            close_on_disconnect=False, text_input=room_io.TextInputOptions(text_input_cb=ChatGuard(notices.post))
+        ),
+        session_host=False,  # RemoteSession would let any participant read and drive the session
     )
     install_room_controls(ctx.room, session, departure_grace=settings.departure_grace)
     await notices.publish(parsed.problems + plan.notices + avatar_notices)

@@ -22,6 +22,8 @@ from livekit.plugins.musetalk import (
     engine_names,
 )
 
+from .faults import FaultSwitch
+
 VoiceProfile = Literal["auto", "offline", "cloud"]
 WorkerRole = Literal["voice", "render"]
 SttProvider = Literal["faster-whisper", "google"]
@@ -116,6 +118,10 @@ class WorkerSettings(EnvSettings):
     avatar_mode: AvatarMode = Field("in-process", validation_alias="STREAMING_AVATAR_AVATAR_MODE")
     render_agent_name: str = Field(DEFAULT_RENDER_AGENT_NAME, validation_alias="STREAMING_AVATAR_RENDER_AGENT_NAME")
     render_join_timeout: float = Field(10, validation_alias="STREAMING_AVATAR_RENDER_JOIN_TIMEOUT")
+    llm_timeout: float = Field(15, gt=0, validation_alias="STREAMING_AVATAR_LLM_TIMEOUT")
+    """Seconds an LLM reply may take to start (its retries included) before the turn counts as failed."""
+    faults_file: Path | None = Field(None, validation_alias="STREAMING_AVATAR_FAULTS_FILE")
+    """Tests and benchmarks only: inject provider faults (agent/faults.py)."""
 
     @field_validator("engine")
     @classmethod
@@ -178,6 +184,10 @@ class WorkerSettings(EnvSettings):
     @property
     def engine_config(self) -> EngineConfig:
         return EngineConfig(models_dir=self.models_dir)
+
+    @property
+    def fault_switch(self) -> FaultSwitch | None:
+        return FaultSwitch(self.faults_file) if self.faults_file else None
 
     def uses_cloud(self) -> bool:
         """auto → cloud when a Gemini key is present, else the offline profile."""

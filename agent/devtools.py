@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import os
 import sys
 
 from livekit import api
 
+from .grants import user_grants
 from .metadata import SCHEMA_PATH, write_schema
 
 DEVTOOL_COMMANDS = ("dispatch", "token", "schema")
 DEFAULT_AGENT_NAME = "streaming-avatar"
+TOKEN_TTL = dt.timedelta(hours=1)
+"""How long a `token` is valid for joining; LiveKit keeps a participant that joined in time connected."""
 
 
 def _credentials() -> tuple[str, str, str]:
@@ -51,7 +55,7 @@ async def create_dispatch(room: str, agent_name: str, metadata: str) -> api.Agen
 
 def join_token(room: str, identity: str, *, dispatch_agent: str | None, metadata: str) -> str:
     _, key, secret = _credentials()
-    token = api.AccessToken(key, secret).with_identity(identity).with_grants(api.VideoGrants(room_join=True, room=room))
+    token = api.AccessToken(key, secret).with_identity(identity).with_ttl(TOKEN_TTL).with_grants(user_grants(room))
     if dispatch_agent:
         token = token.with_room_config(
             api.RoomConfiguration(agents=[api.RoomAgentDispatch(agent_name=dispatch_agent, metadata=metadata)])
@@ -83,7 +87,10 @@ def run_devtool(argv: list[str]) -> int:
         print(json.dumps({"dispatch_id": dispatch.id, "room": dispatch.room, "agent_name": dispatch.agent_name}))
     elif args.command == "token":
         agent = _agent_name(args.agent_name) if args.dispatch else None
-        print(join_token(args.room, args.identity, dispatch_agent=agent, metadata=_check_metadata(args.metadata)))
+        try:
+            print(join_token(args.room, args.identity, dispatch_agent=agent, metadata=_check_metadata(args.metadata)))
+        except ValueError as e:
+            raise SystemExit(str(e)) from None
     else:
         write_schema()
         print(f"wrote {SCHEMA_PATH}", file=sys.stderr)

@@ -20,9 +20,11 @@ from livekit.plugins import faster_whisper
 from livekit.plugins.musetalk import AvatarPackError, load_pack
 
 from .config import WorkerSettings
+from .faults import FaultSwitch, FaultyLLM, FaultyTTS
 from .metadata import DispatchMetadata
 from .offline import EspeakTTS, ScriptedLLM
 from .offline.espeak import language_notice
+from .provider_guards import GuardedLLM
 
 GEMINI_KEY = "GOOGLE_API_KEY"
 GOOGLE_CLOUD_CREDENTIALS = "GOOGLE_APPLICATION_CREDENTIALS"
@@ -133,10 +135,15 @@ def build_llm(plan: VoicePlan, settings: WorkerSettings, metadata: DispatchMetad
             instances.append(google.LLM(model=metadata.llm_model or settings.gemini_model))
         else:
             instances.append(ScriptedLLM(language=metadata.language, extra_sentences=settings.scripted_extra_sentences))
-    return instances[0] if len(instances) == 1 else llm.FallbackAdapter(instances)
+    if settings.fault_switch is not None:
+        instances[0] = FaultyLLM(instances[0], settings.fault_switch)
+    chain = instances[0] if len(instances) == 1 else llm.FallbackAdapter(instances)
+    return GuardedLLM(chain, first_chunk_timeout=settings.llm_timeout)
 
 
-def build_tts(plan: VoicePlan, metadata: DispatchMetadata, voices: Mapping[str, str]) -> tts.TTS[Any]:
+def build_tts(
+    plan: VoicePlan, metadata: DispatchMetadata, voices: Mapping[str, str], faults: FaultSwitch | None = None
+) -> tts.TTS[Any]:
     """`voices` maps provider → voice name (the metadata's voice wins for its provider)."""
     instances: list[tts.TTS[Any]] = []
     for name in plan.tts:
@@ -154,6 +161,8 @@ def build_tts(plan: VoicePlan, metadata: DispatchMetadata, voices: Mapping[str, 
             )
         else:
             instances.append(EspeakTTS(language=metadata.language))
+    if faults is not None:
+        instances[0] = FaultyTTS(instances[0], faults)
     return instances[0] if len(instances) == 1 else tts.FallbackAdapter(instances)
 
 

@@ -1,7 +1,7 @@
 """What room participants can do to a running session besides talking and typing.
 
-- RPC `interrupt` (any participant): stop the avatar's current speech now.
-- RPC `end_session` (any participant): end the session; the agent leaves.
+- RPC `interrupt`: stop the avatar's current speech now.
+- RPC `end_session`: end the session; the agent leaves.
 - The session ends when the last human leaves. When the human the session
   listens to leaves while others stay, it listens to another one of them.
 - A human who may come back (replaced by a new connection of the same identity,
@@ -11,6 +11,14 @@
 
 The default of LiveKit's RoomIO, closing when the *linked* participant leaves,
 is turned off in the entrypoint (`close_on_disconnect=False`) for this.
+
+Who may call the RPCs: LiveKit delivers an RPC only between participants of the
+same room, and the caller identity the agent sees is the one the server stamped
+from the caller's join token, so a caller is always someone admitted to this
+room. On top of that, both RPCs are honoured only from the people the session
+serves (`humans`): another agent in the room, or a participant publishing on
+behalf of this agent (a remote render worker), gets an RpcError and nothing
+changes.
 """
 
 from __future__ import annotations
@@ -40,20 +48,36 @@ GONE_FOR_GOOD = frozenset(
 logger = logging.getLogger("streaming-avatar")
 
 
-def humans(room: rtc.Room) -> list[rtc.RemoteParticipant]:
-    """Remote participants a session talks with (not agents, nor tracks published for this agent)."""
+def is_human(room: rtc.Room, participant: rtc.RemoteParticipant) -> bool:
+    """A participant the session talks with: not an agent, nor publishing on behalf of this agent."""
     own_identity = room.local_participant.identity
-    return [
-        p
-        for p in room.remote_participants.values()
-        if p.kind in DEFAULT_PARTICIPANT_KINDS and p.attributes.get(ATTRIBUTE_PUBLISH_ON_BEHALF) != own_identity
-    ]
+    return (
+        participant.kind in DEFAULT_PARTICIPANT_KINDS
+        and participant.attributes.get(ATTRIBUTE_PUBLISH_ON_BEHALF) != own_identity
+    )
+
+
+def humans(room: rtc.Room) -> list[rtc.RemoteParticipant]:
+    return [p for p in room.remote_participants.values() if is_human(room, p)]
+
+
+def check_caller(room: rtc.Room, data: rtc.RpcInvocationData) -> None:
+    """RpcError unless the caller is one of the people the session serves."""
+    caller = room.remote_participants.get(data.caller_identity)
+    if caller is None or not is_human(room, caller):
+        logger.warning("refused RPC %s", data.method, extra={"caller": data.caller_identity})
+        raise rtc.RpcError(
+            rtc.RpcError.ErrorCode.APPLICATION_ERROR,
+            f"{data.method} is only for the people this avatar talks with, not for {data.caller_identity!r} "
+            "(another agent, or a participant publishing for this one)",
+        )
 
 
 def install_room_controls(room: rtc.Room, session: AgentSession[Any], *, departure_grace: float) -> None:
     ending: asyncio.TimerHandle | None = None
 
     async def interrupt(data: rtc.RpcInvocationData) -> str:
+        check_caller(room, data)
         try:
             await session.interrupt(force=True)
         except RuntimeError as e:
@@ -62,6 +86,7 @@ def install_room_controls(room: rtc.Room, session: AgentSession[Any], *, departu
         return json.dumps({"interrupted": True})
 
     async def end_session(data: rtc.RpcInvocationData) -> str:
+        check_caller(room, data)
         logger.info("session ended by RPC", extra={"caller": data.caller_identity})
         asyncio.get_running_loop().call_soon(lambda: session.shutdown(drain=False))
         return json.dumps({"ending": True})

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 
 from livekit import api
 
+from ..grants import user_grants
 from .settings import WebSettings
 
 ROOM_PREFIX = "sa-"
 ROOM_TAG = "streaming-avatar-web"
-USER_SOURCES = ["microphone"]
 # Long enough for a conversation: the page may end its session long after its join token expired.
 OWNER_TOKEN_LEEWAY = dt.timedelta(hours=12)
 EMPTY_TIMEOUT_S = 30
@@ -88,17 +88,7 @@ class SessionRooms:
             .with_metadata(participant_metadata or "")
             .with_attributes(participant_attributes or {})
             .with_ttl(ttl)
-            .with_grants(
-                api.VideoGrants(
-                    room_join=True,
-                    room=room,
-                    can_publish=True,
-                    can_publish_sources=USER_SOURCES,
-                    can_subscribe=True,
-                    can_publish_data=True,
-                    can_update_own_metadata=False,
-                )
-            )
+            .with_grants(user_grants(room))
             .with_room_config(
                 api.RoomConfiguration(
                     name=room,

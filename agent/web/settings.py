@@ -38,7 +38,8 @@ class WebSettings(EnvSettings):
     """Comma-separated in the environment."""
     max_sessions: PositiveInt = Field(20, validation_alias="STREAMING_AVATAR_WEB_MAX_SESSIONS")
     max_sessions_per_client: PositiveInt = Field(2, validation_alias="STREAMING_AVATAR_WEB_MAX_SESSIONS_PER_CLIENT")
-    token_ttl_s: PositiveInt = Field(300, validation_alias="STREAMING_AVATAR_WEB_TOKEN_TTL")
+    token_ttl_s: PositiveInt = Field(300, le=3600, validation_alias="STREAMING_AVATAR_WEB_TOKEN_TTL")
+    """At most an hour: a join token is for joining now (a joined participant stays connected after it expires)."""
     trust_forwarded_for: bool = Field(False, validation_alias="STREAMING_AVATAR_WEB_TRUST_FORWARDED_FOR")
     """Take the client address from X-Forwarded-For (only behind a proxy that sets it)."""
 

@@ -4,7 +4,7 @@ a subscriber on the real server receives its frames, speech frames while it is g
 from __future__ import annotations
 
 import numpy as np
-from livekit import api, rtc
+from livekit import rtc
 from livekit.agents import AgentSession
 from livekit.plugins import musetalk
 
@@ -32,14 +32,7 @@ async def test_a_registered_engine_renders_through_avatar_session(livekit_server
     viewer = await connect(room_name, "viewer")
     media = record_agent(viewer)
     agent_room = rtc.Room()
-    token = (
-        api.AccessToken(livekit_server.api_key, livekit_server.api_secret)
-        .with_identity("agent")
-        .with_kind("agent")
-        .with_grants(api.VideoGrants(room_join=True, room=room_name))
-        .to_jwt()
-    )
-    await agent_room.connect(livekit_server.url, token)
+    await agent_room.connect(livekit_server.url, livekit_server.token(room_name, "agent", kind="agent"))
     avatar = musetalk.AvatarSession(
         musetalk.AvatarOptions(
             engine="solid",

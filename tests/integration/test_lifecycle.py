@@ -6,12 +6,9 @@ import asyncio
 import signal
 import time
 
-from livekit import api, rtc
-
 from agent.memory import TRIM_DELAY_S
-from support.rooms import agent_participant, record_agent, wait_for
-from support.stack import LiveKitServer, Worker
-from support.usage import settled, usage
+from support.rooms import agent_participant, wait_for
+from support.soak import sequential_sessions
 
 EN = '{"language": "en"}'
 
@@ -49,38 +46,11 @@ async def test_sigterm_drains_then_exits(livekit_server, launch_worker, connect,
     assert worker.process.returncode == 0, f"worker exit code {worker.process.returncode}"
 
 
-async def one_session(server: LiveKitServer, worker: Worker, room_name: str) -> None:
-    room = rtc.Room()
-    await room.connect(server.url, server.token(room_name, "user"))
-    media = record_agent(room)
-    await server.dispatch(worker.agent_name, room_name, EN)
-    await wait_for(lambda: len(media.video) >= 5, timeout=30, what="avatar frames")
-    media.stop()
-    await room.disconnect()
-    async with server.api() as lkapi:
-
-        async def agent_gone() -> bool:
-            rooms = await lkapi.room.list_rooms(api.ListRoomsRequest(names=[room_name]))
-            return not rooms.rooms or rooms.rooms[0].num_participants == 0
-
-        deadline = time.monotonic() + 30
-        while not await agent_gone():
-            assert time.monotonic() < deadline, "the job did not end after the room emptied"
-            await asyncio.sleep(0.2)
-
-
 async def test_twenty_sessions_leak_nothing(livekit_server, launch_worker, room_name) -> None:
     """Jobs run as threads of the worker process (the GPU setup), so a leak would pile up there.
     RSS is read once the worker has been idle long enough to give freed memory back (agent/memory.py)."""
     worker = launch_worker("leaks", {"STREAMING_AVATAR_JOB_EXECUTOR": "thread"})
-    await one_session(livekit_server, worker, f"{room_name}-warmup")
-    await asyncio.sleep(TRIM_DELAY_S + 2)
-    before = usage(worker)
-    for i in range(20):
-        await one_session(livekit_server, worker, f"{room_name}-{i}")
-
-    after = await settled(worker, before)
-    await asyncio.sleep(TRIM_DELAY_S + 2)
-    rss = usage(worker).rss
-    print(f"worker RSS {before.rss / 2**20:.0f} MB -> {rss / 2**20:.0f} MB after 20 sessions")
-    assert not after.leaks_from(before), (before, after)
+    outcome = await sequential_sessions(livekit_server, worker, room_name, 20, warmup=1, idle_s=TRIM_DELAY_S + 2)
+    print(f"worker RSS {outcome.baseline['rss'] / 2**20:.0f} MB -> {outcome.after['rss'] / 2**20:.0f} MB")
+    for what in ("threads", "fds", "children"):
+        assert outcome.leaked(what) == 0, (what, outcome)

@@ -17,7 +17,6 @@ import time
 import numpy as np
 import psutil
 from livekit import rtc
-from livekit.agents.types import ATTRIBUTE_PUBLISH_ON_BEHALF
 
 from agent.offline.espeak import SAMPLE_RATE as SPEECH_RATE
 from agent.offline.espeak import synthesize
@@ -33,33 +32,11 @@ from support.lipsync import (
     idle_again_below,
     mouth_change,
 )
-from support.rooms import AUDIO_RATE, record_agent, wait_for
+from support.rooms import AUDIO_RATE, avatar_of, record_agent, voice_agent, wait_for
 from support.voice_client import LOUD, trim_silence
 
 EXTRA_SENTENCES = 8
 QUESTION = "Tell me about the moon, the stars, and the long quiet road between them"
-
-
-def voice_agent(room: rtc.Room) -> rtc.RemoteParticipant | None:
-    return next(
-        (
-            p
-            for p in room.remote_participants.values()
-            if p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT and ATTRIBUTE_PUBLISH_ON_BEHALF not in p.attributes
-        ),
-        None,
-    )
-
-
-def avatar_of(room: rtc.Room, agent_identity: str) -> rtc.RemoteParticipant | None:
-    return next(
-        (
-            p
-            for p in room.remote_participants.values()
-            if p.attributes.get(ATTRIBUTE_PUBLISH_ON_BEHALF) == agent_identity
-        ),
-        None,
-    )
 
 
 def loud_seconds(media_audio: list[tuple[float, np.ndarray]], start: float, end: float) -> float:

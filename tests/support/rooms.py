@@ -10,6 +10,7 @@ from typing import TypeVar
 
 import numpy as np
 from livekit import rtc
+from livekit.agents.types import ATTRIBUTE_PUBLISH_ON_BEHALF
 
 T = TypeVar("T")
 
@@ -33,6 +34,30 @@ def agent_participant(room: rtc.Room) -> rtc.RemoteParticipant | None:
     return None
 
 
+def voice_agent(room: rtc.Room) -> rtc.RemoteParticipant | None:
+    """The agent that talks (not a render worker's avatar participant publishing on its behalf)."""
+    return next(
+        (
+            p
+            for p in room.remote_participants.values()
+            if p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT and ATTRIBUTE_PUBLISH_ON_BEHALF not in p.attributes
+        ),
+        None,
+    )
+
+
+def avatar_of(room: rtc.Room, agent_identity: str) -> rtc.RemoteParticipant | None:
+    """The render worker's participant that publishes the avatar of agent `agent_identity` (remote mode)."""
+    return next(
+        (
+            p
+            for p in room.remote_participants.values()
+            if p.attributes.get(ATTRIBUTE_PUBLISH_ON_BEHALF) == agent_identity
+        ),
+        None,
+    )
+
+
 @dataclass
 class ReceivedMedia:
     """What a subscriber got from one participant: video frames and audio, with arrival times."""
@@ -40,6 +65,7 @@ class ReceivedMedia:
     video: list[tuple[float, int, np.ndarray]] = field(default_factory=list)  # (arrival s, timestamp_us, RGB)
     audio: list[tuple[float, np.ndarray]] = field(default_factory=list)  # (arrival s, int16 mono 16 kHz)
     frame_kinds: list[bytes] = field(default_factory=list)  # per video frame: its metadata's user_data (b"" if none)
+    frame_ids: list[int] = field(default_factory=list)  # per video frame: its metadata's frame_id (-1 if none)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def video_between(self, start: float, end: float) -> list[np.ndarray]:
@@ -83,6 +109,7 @@ def record_agent(
         async for event in rtc.VideoStream(track, format=rtc.VideoBufferType.RGB24 if images else None):
             media.video.append((time.monotonic(), event.timestamp_us, keep(event.frame)))
             media.frame_kinds.append(event.metadata.user_data if event.metadata is not None else b"")
+            media.frame_ids.append(event.metadata.frame_id if event.metadata is not None else -1)
 
     async def read_audio(track: rtc.Track) -> None:
         async for event in rtc.AudioStream(track, sample_rate=AUDIO_RATE, num_channels=1):

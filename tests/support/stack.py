@@ -115,10 +115,14 @@ class LiveKitServer:
     def env(self) -> dict[str, str]:
         return {"LIVEKIT_URL": self.url, "LIVEKIT_API_KEY": self.api_key, "LIVEKIT_API_SECRET": self.api_secret}
 
-    def token(self, room: str, identity: str, *, room_config: api.RoomConfiguration | None = None) -> str:
+    def token(
+        self, room: str, identity: str, *, room_config: api.RoomConfiguration | None = None, kind: str = "standard"
+    ) -> str:
+        """A join token; kind="agent" joins as an agent participant."""
         token = (
             api.AccessToken(self.api_key, self.api_secret)
             .with_identity(identity)
+            .with_kind(kind)  # type: ignore[arg-type]
             .with_grants(api.VideoGrants(room_join=True, room=room))
         )
         if room_config is not None:

@@ -114,7 +114,7 @@ class AgentObserver:
         self.room.on("participant_attributes_changed", self._on_attributes)
         self.room.register_text_stream_handler("lk.transcription", self._on_transcript)
 
-    def _spawn(self, coro: object) -> None:
+    def spawn(self, coro: object) -> None:
         task = asyncio.create_task(coro)  # type: ignore[arg-type]
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -123,9 +123,9 @@ class AgentObserver:
         if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
             return
         if track.kind == rtc.TrackKind.KIND_AUDIO:
-            self._spawn(self._hear(track))
+            self.spawn(self._hear(track))
         elif track.kind == rtc.TrackKind.KIND_VIDEO:
-            self._spawn(self._see(track))
+            self.spawn(self._see(track))
 
     async def _hear(self, track: rtc.Track) -> None:
         async for event in rtc.AudioStream(track, sample_rate=MIC_RATE, num_channels=1):
@@ -150,7 +150,7 @@ class AgentObserver:
                 transcript.text += chunk
             transcript.finished_at = time.monotonic()
 
-        self._spawn(read())
+        self.spawn(read())
 
     def first_loud_audio_after(self, since: float) -> float | None:
         return next((t for t, peak, _ in self.audio if t >= since and peak > LOUD), None)

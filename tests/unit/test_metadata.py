@@ -4,7 +4,6 @@ import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from agent.metadata import (
     MAX_METADATA_BYTES,
@@ -14,6 +13,7 @@ from agent.metadata import (
     parse_dispatch_metadata,
 )
 from agent.offline.espeak import espeak_voice_for, language_notice
+from support.metadata_strategies import RAW_METADATA
 
 KNOWN = {"default", "alice"}
 
@@ -65,20 +65,8 @@ def test_one_bad_field_keeps_the_good_ones() -> None:
     assert len(parsed.problems) == 1
 
 
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=80),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
-    max_leaves=12,
-)
-FIELD_VALUES = st.dictionaries(
-    st.sampled_from([*DispatchMetadata.model_fields, "unknown", "__proto__", ""]) | st.text(max_size=20),
-    JSON_VALUES | st.sampled_from(["en-GB", "zh-CN", "xh", "default", "../etc", "google", "offline"]),
-    max_size=8,
-)
-
-
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(raw=FIELD_VALUES.map(json.dumps) | st.text(max_size=200) | JSON_VALUES.map(json.dumps))
+@given(raw=RAW_METADATA)
 def test_any_metadata_gives_a_session_and_readable_problems(raw: str) -> None:
     """Whatever a dispatcher sends, the job gets valid settings, every problem is a sentence, and the
     language it ends up with is one the offline voice speaks or says it replaces."""

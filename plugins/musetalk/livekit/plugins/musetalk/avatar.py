@@ -59,7 +59,7 @@ class AvatarSession(_BaseAvatarSession[AvatarEvent]):
         self._mode = mode
         self._render_agent_name = render_agent_name
         self._render_join_timeout = render_join_timeout
-        self._publisher = AvatarPublisher(self._opts)
+        self._publisher = AvatarPublisher(self._opts, on_notice=lambda sentence: self.emit("notice", sentence))
         self._identity = ""
         self._render_request: RenderRequest | None = None
         self._replacement: api.AgentDispatch | None = None

@@ -9,9 +9,11 @@ that concurrent prepares of the same pack (threads or processes) build once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import tempfile
 import uuid
 import zipfile
 from collections.abc import Callable
@@ -29,6 +31,7 @@ from .packs import AvatarPack
 from .types import VideoSpec
 
 CACHE_DIR_ENV = "MUSETALK_CACHE_DIR"
+FALLBACK_CACHE_ROOT = Path(tempfile.gettempdir()) / "streaming-avatar-cache"
 
 T = TypeVar("T")
 
@@ -63,7 +66,37 @@ def prepare_cached(
 
     `build(directory)` writes the cache files into an empty directory;
     `load(directory)` reads them and raises CorruptCacheError when they are unusable.
+
+    A cache root that cannot be written (read-only, full) does not stop the avatar: a complete
+    cache there is read as it is, else the cache is prepared under the system's temporary
+    directory; only when that fails too is the pack unusable (AvatarPackError).
     """
+    try:
+        return _prepare_locked(pack, final, build, load)
+    except OSError as error:
+        unwritable = error
+    if final.is_dir():
+        with contextlib.suppress(CorruptCacheError, OSError):
+            return CachedValue(load(final), final, built=False)
+    fallback = FALLBACK_CACHE_ROOT / final.name
+    logger.warning(
+        "avatar pack %r: cannot write its cache under %s (%s); preparing it under %s instead",
+        pack.id,
+        final.parent,
+        unwritable,
+        fallback.parent,
+    )
+    try:
+        return _prepare_locked(pack, fallback, build, load)
+    except OSError as error:
+        raise AvatarPackError(
+            pack.id, f"no cache directory can be written ({final.parent}: {unwritable}; {fallback.parent}: {error})"
+        ) from error
+
+
+def _prepare_locked(
+    pack: AvatarPack, final: Path, build: Callable[[Path], None], load: Callable[[Path], T]
+) -> CachedValue[T]:
     final.parent.mkdir(parents=True, exist_ok=True)
     # A new lock object per call locks the file anew: it excludes other threads as well as processes.
     with FileLock(final.with_name(final.name + ".lock")):

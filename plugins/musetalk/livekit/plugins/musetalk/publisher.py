@@ -9,6 +9,7 @@ feeds its pacer with speech and listens to its playback events.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -17,13 +18,15 @@ from livekit import rtc
 from livekit.agents import utils
 
 from .encoders import EncoderOptions, create_encoder
+from .encoders.x264 import X264Encoder
 from .engines import LipSyncEngine, PreparedAvatar, resolve_engine
-from .errors import AvatarPackError
+from .errors import AvatarPackError, EngineUnavailableError
 from .log import logger
 from .metrics import SESSIONS_ACTIVE, SESSIONS_STARTED
 from .options import DEFAULT_AVATAR, AvatarOptions
 from .pacer import AvatarPacer
 from .packs import AvatarPack, load_pack
+from .resilient_session import ResilientSession
 from .types import VideoSpec
 from .video_sinks import EncodedVideoSink, RawVideoSink, VideoSink
 
@@ -32,8 +35,11 @@ VIDEO_TRACK_NAME = "avatar_video"
 
 
 class AvatarPublisher:
-    def __init__(self, opts: AvatarOptions) -> None:
+    def __init__(self, opts: AvatarOptions, *, on_notice: Callable[[str], None] | None = None) -> None:
+        """`on_notice`: called on the event loop with a sentence for the room when the avatar degrades
+        mid-session (the engine or the encoder failed); problems found at start go to `notices`."""
         self._opts = opts
+        self._on_notice = on_notice or (lambda sentence: None)
         self.notices: list[str] = []
         self.pack: AvatarPack | None = None
         self.encoder_reason = ""
@@ -50,12 +56,13 @@ class AvatarPublisher:
 
     async def start(self, room: rtc.Room) -> AvatarPacer:
         """Prepare the avatar, publish its tracks from `room`'s local participant and start the clock."""
+        self._loop = asyncio.get_running_loop()
         engine, self.engine_reason = await asyncio.to_thread(
             resolve_engine, self._opts.engine, self._opts.engine_config
         )
         pack, prepared = await self._prepare_with_fallback(engine)
         spec = prepared.spec
-        lip_session = engine.new_session(prepared, sample_rate=self._opts.sample_rate)
+        lip_session = await self._resilient_session(engine, prepared)
         self._audio_source = rtc.AudioSource(self._opts.sample_rate, 1, queue_size_ms=self._opts.audio_queue_ms)
         self._video_sink = await asyncio.to_thread(self._open_video_sink, spec)
         logger.info(
@@ -112,6 +119,25 @@ class AvatarPublisher:
         self.pack = pack
         return pack, prepared
 
+    async def _resilient_session(self, engine: LipSyncEngine[Any], prepared: PreparedAvatar[Any]) -> ResilientSession:
+        """The engine's session, wrapped so that an engine failing later leaves the voice going.
+
+        Its first idle frame is rendered here: the still face to fall back on (an engine that cannot
+        render even that is unavailable, and the job goes voice-only).
+        """
+        inner = engine.new_session(prepared, sample_rate=self._opts.sample_rate)
+        try:
+            first = await self._loop.run_in_executor(self._executor, inner.next_frame)
+        except Exception as e:
+            inner.close()
+            raise EngineUnavailableError(f"lip-sync engine {engine.name!r} cannot render a frame: {e}") from e
+
+        return ResilientSession(inner, prepared.spec, first.image, on_fallback=self._notice_from_thread)
+
+    def _notice_from_thread(self, sentence: str) -> None:
+        logger.error(sentence)
+        self._loop.call_soon_threadsafe(self._on_notice, sentence)
+
     def _video_sink_name(self) -> str:
         return self._video_sink.encoder.name if isinstance(self._video_sink, EncodedVideoSink) else "raw"
 
@@ -123,7 +149,7 @@ class AvatarPublisher:
             width=spec.width, height=spec.height, fps=float(spec.fps), max_fps=max(EncoderOptions.max_fps, spec.fps)
         )
         encoder, self.encoder_reason = create_encoder(self._opts.video_encoder, options)
-        return EncodedVideoSink(encoder)
+        return EncodedVideoSink(encoder, replacement=lambda: X264Encoder(options), on_notice=self._notice_from_thread)
 
     async def _publish_tracks(self, room: rtc.Room) -> None:
         assert self._audio_source is not None and self._video_sink is not None

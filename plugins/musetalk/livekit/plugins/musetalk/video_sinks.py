@@ -6,6 +6,7 @@ render thread; PyNvVideoCodec takes the CUDA tensor from whichever thread calls 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
@@ -15,11 +16,14 @@ from typing import Any, Generic, Protocol, TypeVar
 from livekit import rtc
 
 from .encoders import Encoder, apply_feedback
-from .encoders.base import host_rgb
+from .encoders.base import EncodedUnit, host_rgb
 from .log import logger
 from .metrics import ENCODE_SECONDS, FRAMES_DROPPED, KEYFRAME_REQUESTS, RATE_UPDATES
 
 T = TypeVar("T")
+
+MAX_ENCODER_REPLACEMENTS = 3
+"""Encoders opened in place of failed ones per session; after that a failing encoder stops the video."""
 
 
 SPEECH_FRAME, IDLE_FRAME = b"\x01", b"\x00"
@@ -155,10 +159,21 @@ class EncodedVideoSink(SenderThreadSink):
     applied to the encoder before every frame.
     """
 
-    def __init__(self, encoder: Encoder) -> None:
+    def __init__(
+        self,
+        encoder: Encoder,
+        *,
+        replacement: Callable[[], Encoder] | None = None,
+        on_notice: Callable[[str], None] | None = None,
+    ) -> None:
+        """`replacement` opens a new encoder when this one fails mid-session (at most
+        MAX_ENCODER_REPLACEMENTS times); `on_notice` gets a sentence for the room, on the sender thread."""
         self.encoder = encoder
         self.source = rtc.EncodedVideoSource(encoder.options.width, encoder.options.height)
         self.frames_rejected = 0
+        self.replacements = 0
+        self._replacement = replacement
+        self._on_notice = on_notice or (lambda sentence: None)
         super().__init__()
 
     def publish_options(self) -> rtc.TrackPublishOptions:
@@ -181,7 +196,10 @@ class EncodedVideoSink(SenderThreadSink):
             RATE_UPDATES.inc()
         apply_feedback(self.encoder, feedback)
         started = time.perf_counter()
-        unit = self.encoder.encode(image)
+        try:
+            unit = self.encoder.encode(image)
+        except Exception as e:
+            unit = self._encode_with_replacement(image, e)
         ENCODE_SECONDS.observe(time.perf_counter() - started)
         frame_type = (
             rtc.EncodedFrameType.ENCODED_FRAME_KEY if unit.is_keyframe else rtc.EncodedFrameType.ENCODED_FRAME_DELTA
@@ -199,6 +217,25 @@ class EncodedVideoSink(SenderThreadSink):
         )
         if not accepted:
             self.frames_rejected += 1
+
+    def _encode_with_replacement(self, image: Any, error: Exception) -> EncodedUnit:
+        """Encode `image` with a new encoder in place of the failed one (whose error is re-raised when
+        no more replacements are allowed: the video then stalls, the voice goes on)."""
+        failed = self.encoder.name
+        if self._replacement is None or self.replacements >= MAX_ENCODER_REPLACEMENTS:
+            if self.replacements == MAX_ENCODER_REPLACEMENTS:
+                self.replacements += 1
+                self._on_notice(f"the avatar's video encoder keeps failing ({type(error).__name__}); the video stops")
+            raise error
+        logger.error("the video encoder %s failed; opening another", failed, exc_info=error)
+        with contextlib.suppress(Exception):
+            self.encoder.close()
+        self.encoder = self._replacement()
+        self.replacements += 1
+        self._on_notice(
+            f"the avatar's video encoder {failed} failed ({type(error).__name__}); continuing with {self.encoder.name}"
+        )
+        return self.encoder.encode(image)
 
     async def aclose(self) -> None:
         self._sender.close()
