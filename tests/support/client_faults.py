@@ -17,11 +17,11 @@ from livekit import api, rtc
 
 from livekit.plugins.musetalk.video_sinks import IDLE_FRAME, SPEECH_FRAME
 
+from .footprint import Footprint
 from .paths import REPO
 from .rooms import agent_participant, record_agent, wait_for
 from .sessions import EN, job_end_reason, job_of, join, participants, poll, reply_to, serve, summon
 from .stack import LiveKitServer, Worker
-from .usage import Footprint
 from .voice_client import AgentObserver
 
 

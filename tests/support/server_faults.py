@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import psutil
 from livekit import rtc
 
+from .footprint import Footprint
 from .rooms import agent_participant, wait_for
 from .sessions import EN, job_of, reply_to, serve
 from .stack import LiveKitServer, Worker
-from .usage import Footprint
 from .voice_client import AgentObserver
 
 

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable
 
 from livekit import api, rtc
 
+from .job_process import log_records
 from .rooms import agent_participant, wait_for
+from .soak import EN
 from .stack import LiveKitServer, Worker
 from .voice_client import AgentObserver
-
-EN = json.dumps({"language": "en"})
 
 
 async def join(server: LiveKitServer, room_name: str, identity: str = "user") -> rtc.Room:
@@ -57,19 +56,27 @@ async def reply_to(observer: AgentObserver, agent: rtc.Participant, text: str, t
 
 def job_of(worker: Worker, room_name: str) -> str | None:
     """The id of the job `worker` received for `room_name` (from its log), if any."""
-    for line in worker.log_text().splitlines():
-        if '"received job request"' in line and f'"room": "{room_name}"' in line:
-            return str(json.loads(line)["job_id"])
-    return None
+    return next(
+        (
+            str(r["job_id"])
+            for r in log_records(worker)
+            if r.get("message") == "received job request" and r.get("room") == room_name
+        ),
+        None,
+    )
 
 
 def job_end_reason(worker: Worker, room_name: str) -> str | None:
     """Why the job of `room_name` ended, as its process logged when exiting ("agent session closed: …" when
     the session ended itself, "parent process shutdown" when it was ended from outside); None while it runs."""
-    for line in worker.log_text().splitlines():
-        if '"process exiting"' in line and f'"room": "{room_name}"' in line:
-            return str(json.loads(line)["reason"])
-    return None
+    return next(
+        (
+            str(r["reason"])
+            for r in log_records(worker)
+            if r.get("message") == "process exiting" and r.get("room") == room_name
+        ),
+        None,
+    )
 
 
 async def participants(server: LiveKitServer, room_name: str) -> list[api.ParticipantInfo]:
