@@ -104,7 +104,7 @@ async def entrypoint(ctx: JobContext) -> None:
         ),
         session_host=False,  # RemoteSession would let any participant read and drive the session
     )
-    install_room_controls(ctx.room, session)
+    install_room_controls(ctx.room, session, departure_grace=settings.departure_grace)
     await notices.publish(parsed.problems + plan.notices + avatar_notices)
 
 

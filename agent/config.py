@@ -112,6 +112,8 @@ class WorkerSettings(EnvSettings):
     metrics_port: ZeroMeansUnset = Field(None, validation_alias="STREAMING_AVATAR_METRICS_PORT")
     process_init_timeout: float = Field(60, validation_alias="STREAMING_AVATAR_PROCESS_INIT_TIMEOUT")
     drain_timeout: int = Field(600, validation_alias="STREAMING_AVATAR_DRAIN_TIMEOUT")
+    departure_grace: float = Field(10, ge=0, validation_alias="STREAMING_AVATAR_DEPARTURE_GRACE")
+    """Seconds a session waits for its last human to come back after a lost (not ended) connection."""
     role: WorkerRole = Field("voice", validation_alias="STREAMING_AVATAR_ROLE")
     avatar_mode: AvatarMode = Field("in-process", validation_alias="STREAMING_AVATAR_AVATAR_MODE")
     render_agent_name: str = Field(DEFAULT_RENDER_AGENT_NAME, validation_alias="STREAMING_AVATAR_RENDER_AGENT_NAME")

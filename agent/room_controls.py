@@ -4,6 +4,10 @@
 - RPC `end_session`: end the session; the agent leaves.
 - The session ends when the last human leaves. When the human the session
   listens to leaves while others stay, it listens to another one of them.
+- A human who may come back (replaced by a new connection of the same identity,
+  or gone while our own connection was rebuilt after a server restart) gets
+  `departure_grace` seconds to do so before the session ends. One who left,
+  was removed, or whose connection the server timed out is gone at once.
 
 The default of LiveKit's RoomIO, closing when the *linked* participant leaves,
 is turned off in the entrypoint (`close_on_disconnect=False`) for this.
@@ -31,6 +35,15 @@ from livekit.agents.types import ATTRIBUTE_PUBLISH_ON_BEHALF
 
 INTERRUPT_RPC = "interrupt"
 END_SESSION_RPC = "end_session"
+GONE_FOR_GOOD = frozenset(
+    {
+        rtc.DisconnectReason.CLIENT_INITIATED,
+        rtc.DisconnectReason.PARTICIPANT_REMOVED,
+        # livekit-server already waited ~20 s for the lost connection to resume (measured in
+        # tests/integration/test_client_faults.py); more waiting only keeps an avatar rendering for nobody
+        rtc.DisconnectReason.CONNECTION_TIMEOUT,
+    }
+)
 
 logger = logging.getLogger("streaming-avatar")
 
@@ -60,7 +73,9 @@ def check_caller(room: rtc.Room, data: rtc.RpcInvocationData) -> None:
         )
 
 
-def install_room_controls(room: rtc.Room, session: AgentSession[Any]) -> None:
+def install_room_controls(room: rtc.Room, session: AgentSession[Any], *, departure_grace: float) -> None:
+    ending: asyncio.TimerHandle | None = None
+
     async def interrupt(data: rtc.RpcInvocationData) -> str:
         check_caller(room, data)
         try:
@@ -76,16 +91,45 @@ def install_room_controls(room: rtc.Room, session: AgentSession[Any]) -> None:
         asyncio.get_running_loop().call_soon(lambda: session.shutdown(drain=False))
         return json.dumps({"ending": True})
 
+    def end_if_alone() -> None:
+        nonlocal ending
+        ending = None
+        if not humans(room):
+            logger.info("nobody came back within %.0f s; ending the session", departure_grace)
+            session.shutdown(drain=False)
+
     def on_participant_disconnected(participant: rtc.RemoteParticipant) -> None:
+        nonlocal ending
         remaining = humans(room)
         if not remaining:
-            logger.info("last participant left; ending the session", extra={"participant": participant.identity})
-            session.shutdown(drain=False)
+            reason = rtc.DisconnectReason.Name(participant.disconnect_reason or rtc.DisconnectReason.UNKNOWN_REASON)
+            extra = {"participant": participant.identity, "reason": reason}
+            if participant.disconnect_reason in GONE_FOR_GOOD:
+                logger.info("last participant left; ending the session", extra=extra)
+                session.shutdown(drain=False)
+            elif ending is None:
+                logger.info(
+                    "last participant lost; waiting %.0f s for someone to come back", departure_grace, extra=extra
+                )
+                ending = asyncio.get_running_loop().call_later(departure_grace, end_if_alone)
             return
         linked = session.room_io.linked_participant
         if linked is None or linked.identity == participant.identity:
             session.room_io.set_participant(remaining[0].identity)
 
+    def on_participant_connected(participant: rtc.RemoteParticipant) -> None:
+        nonlocal ending
+        if ending is not None and participant.identity in {p.identity for p in humans(room)}:
+            logger.info("participant back; the session goes on", extra={"participant": participant.identity})
+            ending.cancel()
+            ending = None
+
+    def on_close(_event: object) -> None:
+        if ending is not None:
+            ending.cancel()
+
     room.local_participant.register_rpc_method(INTERRUPT_RPC, interrupt)
     room.local_participant.register_rpc_method(END_SESSION_RPC, end_session)
     room.on("participant_disconnected", on_participant_disconnected)
+    room.on("participant_connected", on_participant_connected)
+    session.on("close", on_close)

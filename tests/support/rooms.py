@@ -16,7 +16,7 @@ T = TypeVar("T")
 
 
 async def wait_for(
-    predicate: Callable[[], T], timeout: float = 20, interval: float = 0.05, what: str = "condition"
+    predicate: Callable[[], T | None], timeout: float = 20, interval: float = 0.05, what: str = "condition"
 ) -> T:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

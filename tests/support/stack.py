@@ -95,6 +95,13 @@ def tail(path: Path, lines: int = 40) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
+@dataclass(frozen=True)
+class ServerPorts:
+    port: int
+    tcp_port: int
+    udp_start: int
+
+
 @dataclass
 class LiveKitServer:
     url: str
@@ -103,6 +110,7 @@ class LiveKitServer:
     api_secret: str
     log_path: Path
     process: subprocess.Popen[bytes]
+    ports: ServerPorts
 
     def env(self) -> dict[str, str]:
         return {"LIVEKIT_URL": self.url, "LIVEKIT_API_KEY": self.api_key, "LIVEKIT_API_SECRET": self.api_secret}
@@ -134,6 +142,18 @@ class LiveKitServer:
     def stop(self) -> None:
         terminate(self.process, 10)
 
+    def kill(self) -> None:
+        """SIGKILL: no drain, no goodbye to anyone connected (a crashed or lost server)."""
+        self.process.kill()
+        self.process.wait()
+
+    def restart(self) -> None:
+        """A fresh server on the same ports (and log, appended); returns once it accepts connections.
+
+        It knows nothing of the rooms of the one before: without Redis, their state died with it.
+        """
+        self.process = _launch_server(self.ports, self.log_path)
+
 
 @dataclass
 class Worker:
@@ -150,33 +170,39 @@ class Worker:
 
 def start_livekit_server(log_dir: Path) -> LiveKitServer:
     """livekit.yaml on free loopback ports; returns once it accepts connections."""
-    if not SERVER_BIN.exists():
-        raise StackError("livekit-server is not installed: run scripts/setup.sh")
     config = yaml.safe_load((REPO / "livekit.yaml").read_text())
     api_key, api_secret = next(iter(config["keys"].items()))
-    port, tcp_port, udp_start = free_port(), free_port(), free_udp_range()
+    ports = ServerPorts(free_port(), free_port(), free_udp_range())
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / "livekit-server.log"
-    with log_path.open("wb") as log:
+    proc = _launch_server(ports, log_path)
+    url = f"127.0.0.1:{ports.port}"
+    return LiveKitServer(f"ws://{url}", f"http://{url}", api_key, api_secret, log_path, proc, ports)
+
+
+def _launch_server(ports: ServerPorts, log_path: Path) -> subprocess.Popen[bytes]:
+    if not SERVER_BIN.exists():
+        raise StackError("livekit-server is not installed: run scripts/setup.sh")
+    with log_path.open("ab") as log:
         proc = subprocess.Popen(
             [
                 str(SERVER_BIN),
                 "--config",
                 str(REPO / "livekit.yaml"),
                 "--port",
-                str(port),
+                str(ports.port),
                 "--rtc.tcp_port",
-                str(tcp_port),
+                str(ports.tcp_port),
                 "--rtc.port_range_start",
-                str(udp_start),
+                str(ports.udp_start),
                 "--rtc.port_range_end",
-                str(udp_start + 99),
+                str(ports.udp_start + 99),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    wait_for_port(port, proc, log_path, "livekit-server", 20)
-    return LiveKitServer(f"ws://127.0.0.1:{port}", f"http://127.0.0.1:{port}", api_key, api_secret, log_path, proc)
+    wait_for_port(ports.port, proc, log_path, "livekit-server", 20)
+    return proc
 
 
 def start_worker(
@@ -184,6 +210,7 @@ def start_worker(
     log_dir: Path,
     *,
     name: str,
+    agent_name: str | None = None,
     extra_env: dict[str, str] | None = None,
     ready_timeout: float = 180,
 ) -> Worker:
@@ -191,9 +218,9 @@ def start_worker(
 
     The wait is long because a worker started while others render (the scaling test starts
     its third worker beside four live avatar sessions on two cores) took 50 s to import and
-    35 s more to prewarm in one CI run.
+    35 s more to prewarm in one CI run. Workers given the same `agent_name` share its dispatches.
     """
-    agent_name = f"streaming-avatar-test-{name}-{secrets.token_hex(3)}"
+    agent_name = agent_name or f"streaming-avatar-test-{name}-{secrets.token_hex(3)}"
     env = {k: v for k, v in os.environ.items() if k not in CLOUD_KEYS}
     env.update(server.env())
     env.update(
