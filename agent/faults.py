@@ -19,9 +19,10 @@ from typing import Any, Literal
 import numpy as np
 from livekit import rtc
 from livekit.agents import APIConnectionError, APIConnectOptions, llm, tts, utils
-from livekit.agents.llm.tool_context import Tool
-from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
+from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .wrapped_providers import ChatRequest, WrappedLLM, WrappedTTS
 
 logger = logging.getLogger("streaming-avatar")
 
@@ -56,63 +57,38 @@ class FaultSwitch:
             return Faults()
 
 
-class FaultyLLM(llm.LLM[Any]):
+class FaultyLLM(WrappedLLM):
     def __init__(self, inner: llm.LLM[Any], switch: FaultSwitch) -> None:
-        super().__init__()
-        self.inner = inner
+        super().__init__(inner)
         self.switch = switch
 
-    @property
-    def model(self) -> str:
-        return self.inner.model
-
-    @property
-    def provider(self) -> str:
-        return self.inner.provider
-
-    def chat(
-        self,
-        *,
-        chat_ctx: llm.ChatContext,
-        tools: list[Tool] | None = None,
-        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
-        parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
-        tool_choice: NotGivenOr[llm.ToolChoice] = NOT_GIVEN,
-        extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
-    ) -> llm.LLMStream:
-        return _FaultyLLMStream(self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options)
+    def stream(self, request: ChatRequest) -> llm.LLMStream:
+        return _FaultyLLMStream(self, request)
 
 
 class _FaultyLLMStream(llm.LLMStream):
+    def __init__(self, faulty: FaultyLLM, request: ChatRequest) -> None:
+        super().__init__(faulty, chat_ctx=request.chat_ctx, tools=request.tools, conn_options=request.conn_options)
+        self._faulty = faulty
+        self._request = request
+
     async def _run(self) -> None:
-        faulty: FaultyLLM = self._llm  # type: ignore[assignment]
-        fault = faulty.switch.read().llm
+        fault = self._faulty.switch.read().llm
         if fault == "raise":
             raise APIConnectionError("injected fault: the language model is unreachable")
         if fault == "hang":
             await asyncio.Event().wait()
         if fault == "empty":
             return
-        async with faulty.inner.chat(chat_ctx=self._chat_ctx, tools=self._tools, conn_options=self._conn_options) as s:
-            async for chunk in s:
+        async with self._request.send_to(self._faulty.inner) as stream:
+            async for chunk in stream:
                 self._event_ch.send_nowait(chunk)
 
 
-class FaultyTTS(tts.TTS[Any]):
+class FaultyTTS(WrappedTTS):
     def __init__(self, inner: tts.TTS[Any], switch: FaultSwitch) -> None:
-        super().__init__(
-            capabilities=inner.capabilities, sample_rate=inner.sample_rate, num_channels=inner.num_channels
-        )
-        self.inner = inner
+        super().__init__(inner)
         self.switch = switch
-
-    @property
-    def model(self) -> str:
-        return self.inner.model
-
-    @property
-    def provider(self) -> str:
-        return self.inner.provider
 
     def synthesize(
         self, text: str, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS

@@ -15,70 +15,35 @@ import dataclasses
 import logging
 from typing import Any
 
-from livekit.agents import AgentSession, APIConnectOptions, APIError, APITimeoutError, llm, stt, tts
-from livekit.agents.llm.tool_context import Tool
-from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
+from livekit.agents import AgentSession, APIError, APITimeoutError, llm, stt, tts
 from livekit.agents.voice.events import ErrorEvent
 
 from .room_notices import NoticeBoard
+from .wrapped_providers import ChatRequest, WrappedLLM
 
 logger = logging.getLogger("streaming-avatar")
 
 FAILED_PART = {"llm_error": "the language model", "tts_error": "the voice (TTS)", "stt_error": "speech recognition"}
 
 
-class GuardedLLM(llm.LLM[Any]):
+class GuardedLLM(WrappedLLM):
     """`inner`, whose reply must start within `first_chunk_timeout` s and must not be empty."""
 
     def __init__(self, inner: llm.LLM[Any], *, first_chunk_timeout: float) -> None:
-        super().__init__()
-        self.inner = inner
+        super().__init__(inner)
         self.first_chunk_timeout = first_chunk_timeout
 
-    @property
-    def model(self) -> str:
-        return self.inner.model
-
-    @property
-    def provider(self) -> str:
-        return self.inner.provider
-
-    def chat(
-        self,
-        *,
-        chat_ctx: llm.ChatContext,
-        tools: list[Tool] | None = None,
-        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
-        parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
-        tool_choice: NotGivenOr[llm.ToolChoice] = NOT_GIVEN,
-        extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
-    ) -> llm.LLMStream:
-        inner = self.inner.chat(
-            chat_ctx=chat_ctx,
-            tools=tools,
-            conn_options=conn_options,
-            parallel_tool_calls=parallel_tool_calls,
-            tool_choice=tool_choice,
-            extra_kwargs=extra_kwargs,
-        )
-        # `inner` retries on its own; a second round of retries here would multiply the wait
-        once = dataclasses.replace(conn_options, max_retry=0)
-        return _GuardedStream(self, inner, chat_ctx=chat_ctx, tools=tools or [], conn_options=once)
+    def stream(self, request: ChatRequest) -> llm.LLMStream:
+        return _GuardedStream(self, request)
 
 
 class _GuardedStream(llm.LLMStream):
-    def __init__(
-        self,
-        guard: GuardedLLM,
-        inner: llm.LLMStream,
-        *,
-        chat_ctx: llm.ChatContext,
-        tools: list[Tool],
-        conn_options: APIConnectOptions,
-    ) -> None:
-        super().__init__(guard, chat_ctx=chat_ctx, tools=tools, conn_options=conn_options)
+    def __init__(self, guard: GuardedLLM, request: ChatRequest) -> None:
+        # `inner` retries on its own; a second round of retries here would multiply the wait
+        once = dataclasses.replace(request.conn_options, max_retry=0)
+        super().__init__(guard, chat_ctx=request.chat_ctx, tools=request.tools, conn_options=once)
         self._timeout = guard.first_chunk_timeout
-        self._inner = inner
+        self._inner = request.send_to(guard.inner)
 
     async def _run(self) -> None:
         async with self._inner as stream:

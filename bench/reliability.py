@@ -27,6 +27,7 @@ from _common import json_arg_parser, machine, print_table, write_json
 
 from agent.memory import TRIM_DELAY_S
 from agent.metadata import parse_dispatch_metadata
+from support.client_faults import reconnecting_client, two_rooms, vanished_client
 from support.dispatch_fuzz import run_dispatch_fuzz
 from support.floods import run_floods
 from support.job_process import tracebacks
@@ -42,10 +43,11 @@ from support.render_faults import (
 )
 from support.room_permissions import check_rpc_permissions
 from support.secrets_scan import fake_provider_env, run_secrets, scan_log_dir
+from support.server_faults import server_restart, worker_kill
 from support.soak import conversation_soak, interruption_streak, sequential_sessions
 from support.stack import LiveKitServer, Worker, start_livekit_server, start_worker
 
-SECTIONS = ("faults", "fuzz", "sessions", "interruptions", "soak")
+SECTIONS = ("soak", "faults", "server", "fuzz", "sessions", "interruptions")
 
 
 class Run:
@@ -120,6 +122,49 @@ async def faults(run: Run, repeat: int) -> None:
             permissions.agent_stayed and permissions.agent_left and len(permissions.refused) == 4,
             permissions,
         )
+
+
+async def server_and_client_faults(run: Run, repeat: int) -> None:
+    """livekit-server restarted (each time its own server and worker), a worker SIGKILLed (each time two
+    new workers sharing a name), a client process SIGKILLed, a reconnection, two rooms at once."""
+    recoveries: list[float] = []
+    for i in range(repeat):
+        directory = run.log_dir / f"restart-{i}"
+        server = start_livekit_server(directory)
+        worker = start_worker(server, directory, name="restart", extra_env=run.provider_env)
+        try:
+            restart = await server_restart(server, worker, run.room("restart"))
+        finally:
+            worker.stop()
+            server.stop()
+        run.count("livekit-server-restart", restart.survived and not restart.footprint.leaks, restart)
+        if restart.recovery_s is not None:
+            recoveries.append(restart.recovery_s)
+
+        agent_name = f"reliability-kill-{secrets.token_hex(3)}"
+        pair = [
+            start_worker(
+                run.server, run.log_dir, name=f"kill-{i}-{n}", agent_name=agent_name, extra_env=run.provider_env
+            )
+            for n in ("a", "b")
+        ]
+        try:
+            kill = await worker_kill(run.server, (pair[0], pair[1]), run.room("kill"))
+        finally:
+            for worker in pair:
+                worker.stop()
+        run.count("worker-sigkill", kill.survived, kill)
+
+        main = run.worker("main")
+        vanished = await vanished_client(run.server, main, run.room("vanish"))
+        run.count("client-vanished", vanished.survived, vanished)
+        reconnect = await reconnecting_client(run.server, main, run.room("reconnect"))
+        run.count("client-reconnected", reconnect.survived, reconnect)
+        isolation = await two_rooms(run.server, main, run.room("two-rooms"))
+        run.count("two-rooms-isolated", isolation.survived, isolation)
+    if recoveries:
+        run.result["server_restart_recovery_s"] = round(max(recoveries), 2)
+        run.result["server_restart_recovery_all_s"] = [round(r, 2) for r in recoveries]
 
 
 async def fuzz(run: Run, parser_cases: int, dispatches: int) -> None:
@@ -220,24 +265,31 @@ async def main() -> None:
 
     log_dir = Path(tempfile.mkdtemp(prefix="reliability-"))
     server = start_livekit_server(log_dir)
-    run = Run(server, log_dir, fake_provider_env(log_dir))
+    run = Run(server, log_dir, fake_provider_env(Path(tempfile.mkdtemp(prefix="reliability-keys-"))))
     started = time.monotonic()
     try:
-        if "faults" in chosen:
-            await faults(run, args.repeat)
-        if "fuzz" in chosen:
-            await fuzz(run, args.parser_cases, args.dispatches)
-        if "sessions" in chosen:
-            await sessions(run, args.sessions)
-        if "interruptions" in chosen:
-            await interruptions(run, args.interruptions)
-        if "soak" in chosen:
-            await soak(run, args.soak_minutes)
+        sections: dict[str, Callable[[], Awaitable[None]]] = {
+            "soak": lambda: soak(run, args.soak_minutes),
+            "faults": lambda: faults(run, args.repeat),
+            "server": lambda: server_and_client_faults(run, args.repeat),
+            "fuzz": lambda: fuzz(run, args.parser_cases, args.dispatches),
+            "sessions": lambda: sessions(run, args.sessions),
+            "interruptions": lambda: interruptions(run, args.interruptions),
+        }
+        for name, section in sections.items():
+            if name in chosen:
+                print(f"{name}:", flush=True)
+                try:
+                    await section()
+                except Exception as e:
+                    run.failures.append(f"section {name} raised {type(e).__name__}: {e}")
         crashed = crashes(run)
     finally:
         for worker in run.workers.values():
             worker.stop()
         server.stop()
+    leaks = scan_log_dir(log_dir, run_secrets(server))
+    run.failures += [f"secret {leak}" for leak in leaks]
     fuzz_figures = run.result.get("fuzz", {})
     result: dict[str, Any] = {
         "machine": machine(),
@@ -247,7 +299,7 @@ async def main() -> None:
         "crashes": crashed,
         **run.result,
         "server_restart_recovery_s": run.result.get("server_restart_recovery_s"),
-        "secrets_leaked": len(scan_log_dir(log_dir, run_secrets(server))),
+        "secrets_leaked": len(leaks),
         "failures": run.failures,
         "logs": str(log_dir),
         "minutes": round((time.monotonic() - started) / 60, 1),
