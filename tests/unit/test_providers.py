@@ -16,6 +16,7 @@ from livekit.plugins import elevenlabs, faster_whisper, google, silero
 from agent.config import REPO_ROOT, WorkerSettings
 from agent.metadata import DispatchMetadata
 from agent.offline import EspeakTTS, ScriptedLLM
+from agent.provider_guards import GuardedLLM
 from agent.providers import (
     ELEVENLABS_KEY,
     GEMINI_KEY,
@@ -54,6 +55,15 @@ def chain(adapter_or_single: Any) -> list[Any]:
     return [adapter_or_single]
 
 
+def unguarded(built: Any) -> Any:
+    """What is behind the GuardedLLM every built LLM is (agent/provider_guards.py), with its timeout checked."""
+    assert (
+        isinstance(built, GuardedLLM)
+        and built.first_chunk_timeout == WorkerSettings.model_fields["llm_timeout"].default
+    )
+    return built.inner
+
+
 def unwrap(instance: Any) -> Any:
     """The STT inside the stream adapter the fallback adapter puts around a non-streaming STT."""
     return instance.wrapped_stt if isinstance(instance, stt.StreamAdapter) else instance
@@ -69,7 +79,7 @@ def test_offline_profile_runs_local_providers_only(monkeypatch: pytest.MonkeyPat
     speech = build_stt(plan, metadata, whisper_model_dir=WHISPER_DIR, vad=vad)
     assert isinstance(speech, faster_whisper.STT) and speech.model == WHISPER_DIR
     assert speech.capabilities.streaming, "Whisper streams with the session's VAD, transcribing early"
-    assert isinstance(build_llm(plan, settings, metadata), ScriptedLLM)
+    assert isinstance(unguarded(build_llm(plan, settings, metadata)), ScriptedLLM)
     assert isinstance(build_tts(plan, metadata, voices={}), EspeakTTS)
 
 
@@ -116,7 +126,7 @@ def test_cloud_with_every_key_chains_the_preferred_tts_first(monkeypatch: pytest
     assert isinstance(eleven, elevenlabs.TTS) and eleven._opts.voice_id == "my-eleven-voice"
     assert isinstance(google_tts, google.TTS) and google_tts._opts.voice.name == "ko-KR-Standard-A"
     assert isinstance(espeak, EspeakTTS)
-    built_llm = build_llm(plan, settings, metadata)
+    built_llm = unguarded(build_llm(plan, settings, metadata))
     assert isinstance(built_llm, llm.FallbackAdapter)
     assert [type(i) for i in chain(built_llm)] == [google.LLM, ScriptedLLM]
 
@@ -130,7 +140,7 @@ def test_cloud_without_keys_falls_back_to_offline_and_names_the_keys(monkeypatch
     assert (plan.llm, plan.tts) == (["scripted"], ["espeak"])
     assert any(GEMINI_KEY in n for n in plan.notices)
     assert any(ELEVENLABS_KEY in n and "'espeak'" in n for n in plan.notices)
-    assert isinstance(build_llm(plan, settings, metadata), ScriptedLLM)
+    assert isinstance(unguarded(build_llm(plan, settings, metadata)), ScriptedLLM)
     assert isinstance(build_tts(plan, metadata, voices={}), EspeakTTS)
 
 
@@ -194,8 +204,8 @@ def test_gemini_model_comes_from_metadata_else_settings(monkeypatch: pytest.Monk
     settings = settings_with(monkeypatch, keys=ALL_KEYS, STREAMING_AVATAR_VOICE_PROFILE="cloud")
     plan = plan_voice_pipeline(settings, DispatchMetadata())
 
-    default = chain(build_llm(plan, settings, DispatchMetadata()))[0]
-    chosen = chain(build_llm(plan, settings, DispatchMetadata(llm_model="gemini-2.0-flash-lite")))[0]
+    default = chain(unguarded(build_llm(plan, settings, DispatchMetadata())))[0]
+    chosen = chain(unguarded(build_llm(plan, settings, DispatchMetadata(llm_model="gemini-2.0-flash-lite"))))[0]
 
     assert default.model == settings.gemini_model and "flash" in default.model
     assert chosen.model == "gemini-2.0-flash-lite"
@@ -205,7 +215,7 @@ def test_scripted_llm_gets_the_configured_extra_sentences(monkeypatch: pytest.Mo
     settings = settings_with(
         monkeypatch, keys={}, STREAMING_AVATAR_VOICE_PROFILE="offline", STREAMING_AVATAR_SCRIPTED_EXTRA_SENTENCES="3"
     )
-    built = build_llm(plan_voice_pipeline(settings, DispatchMetadata()), settings, DispatchMetadata())
+    built = unguarded(build_llm(plan_voice_pipeline(settings, DispatchMetadata()), settings, DispatchMetadata()))
     assert isinstance(built, ScriptedLLM) and built._extra_sentences == 3
 
 
