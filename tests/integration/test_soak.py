@@ -10,15 +10,15 @@ DRIFT_LIMIT_MS = 10
 
 
 async def test_interruptions_in_a_row_each_followed_by_a_full_reply(livekit_server, worker: Worker, room_name) -> None:
-    outcome = await interruption_streak(livekit_server, worker, room_name, count=5)
+    outcome = await interruption_streak(livekit_server, worker, room_name, count=3)
     assert outcome.problems == []
-    assert (outcome.interrupted, outcome.replied) == (5, 5)
+    assert (outcome.interrupted, outcome.replied) == (3, 3)
 
 
 async def test_a_conversation_keeps_sync_and_frames(livekit_server, worker: Worker, room_name) -> None:
-    outcome = await conversation_soak(livekit_server, worker, room_name, minutes=1.0)
+    outcome = await conversation_soak(livekit_server, worker, room_name, minutes=0.5)
     assert outcome.stuck_turns == 0, outcome.problems
-    assert outcome.turns >= 6 and len(outcome.offsets_ms) >= outcome.turns - 1, outcome
+    assert outcome.turns >= 4 and len(outcome.offsets_ms) >= outcome.turns - 1, outcome
     # The bench reports the real figure (target ≥ 99 %); on a loaded 2-core machine a few frames go late.
     assert outcome.frames_delivered_pct >= 90, outcome
     assert abs(outcome.drift_ms) <= DRIFT_LIMIT_MS * 3, outcome
