@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 from livekit import rtc
@@ -35,6 +36,7 @@ from livekit.agents.types import ATTRIBUTE_PUBLISH_ON_BEHALF
 
 INTERRUPT_RPC = "interrupt"
 END_SESSION_RPC = "end_session"
+CALLER_WAIT_S = 2.0
 GONE_FOR_GOOD = frozenset(
     {
         rtc.DisconnectReason.CLIENT_INITIATED,
@@ -61,9 +63,17 @@ def humans(room: rtc.Room) -> list[rtc.RemoteParticipant]:
     return [p for p in room.remote_participants.values() if is_human(room, p)]
 
 
-def check_caller(room: rtc.Room, data: rtc.RpcInvocationData) -> None:
-    """RpcError unless the caller is one of the people the session serves."""
+async def check_caller(room: rtc.Room, data: rtc.RpcInvocationData) -> None:
+    """RpcError unless the caller is one of the people the session serves.
+
+    A caller who has just joined may call before this side has heard of them joining: they get
+    `CALLER_WAIT_S` to show up.
+    """
     caller = room.remote_participants.get(data.caller_identity)
+    deadline = time.monotonic() + CALLER_WAIT_S
+    while caller is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        caller = room.remote_participants.get(data.caller_identity)
     if caller is None or not is_human(room, caller):
         logger.warning("refused RPC %s", data.method, extra={"caller": data.caller_identity})
         raise rtc.RpcError(
@@ -77,7 +87,7 @@ def install_room_controls(room: rtc.Room, session: AgentSession[Any], *, departu
     ending: asyncio.TimerHandle | None = None
 
     async def interrupt(data: rtc.RpcInvocationData) -> str:
-        check_caller(room, data)
+        await check_caller(room, data)
         try:
             await session.interrupt(force=True)
         except RuntimeError as e:
@@ -86,7 +96,7 @@ def install_room_controls(room: rtc.Room, session: AgentSession[Any], *, departu
         return json.dumps({"interrupted": True})
 
     async def end_session(data: rtc.RpcInvocationData) -> str:
-        check_caller(room, data)
+        await check_caller(room, data)
         logger.info("session ended by RPC", extra={"caller": data.caller_identity})
         asyncio.get_running_loop().call_soon(lambda: session.shutdown(drain=False))
         return json.dumps({"ending": True})

@@ -52,17 +52,20 @@ class ResilientSession:
         self._failed = False
         self._slow_frames = 0
         self._rest_image = rest_image
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
 
     @property
     def failed(self) -> bool:
         return self._failed
 
+    # The lock guards only this session's own copy of the speech: the engine's session serialises
+    # itself, and holding a lock across a render would block the event loop's pushes for that long.
+
     def push_audio(self, pcm: Pcm) -> None:
         with self._lock:
             self._queued = np.concatenate([self._queued, pcm])
             self._segment_open = True
-            self._guarded(self._inner.push_audio, pcm)
+        self._guarded(self._inner.push_audio, pcm)
 
     def end_segment(self) -> None:
         with self._lock:
@@ -70,49 +73,45 @@ class ResilientSession:
             if self._segment_open and partial:
                 self._queued = np.concatenate([self._queued, np.zeros(self._samples_per_frame - partial, np.int16)])
             self._segment_open = False
-            self._guarded(self._inner.end_segment)
+        self._guarded(self._inner.end_segment)
 
     def speech_ready(self) -> bool:
+        ready = self._guarded(self._inner.speech_ready)
+        if not self._failed:
+            return bool(ready)
         with self._lock:
-            if not self._failed:
-                ready = self._guarded(self._inner.speech_ready)
-                if not self._failed:
-                    return bool(ready)
             return not self._held and len(self._queued) >= self._samples_per_frame
 
     def next_frame(self) -> AvatarFrame:
+        started = time.perf_counter()
+        frame = self._guarded(self._inner.next_frame)
         with self._lock:
-            if not self._failed:
-                started = time.perf_counter()
-                frame = self._guarded(self._inner.next_frame)
-                if frame is not None:
-                    self._follow(frame, time.perf_counter() - started)
-                    return frame
+            if frame is not None:
+                self._follow(frame, time.perf_counter() - started)
+                return frame
             return self._still_frame()
 
     def queued_frames(self) -> int:
+        queued = self._guarded(self._inner.queued_frames)
+        if queued is not None:
+            return int(queued)
         with self._lock:
-            if not self._failed:
-                queued = self._guarded(self._inner.queued_frames)
-                if queued is not None:
-                    return int(queued)
             return len(self._queued) // self._samples_per_frame
 
     def hold(self, held: bool) -> None:
         with self._lock:
             self._held = held
-            self._guarded(self._inner.hold, held)
+        self._guarded(self._inner.hold, held)
 
     def clear(self) -> None:
         with self._lock:
             self._queued = np.zeros(0, np.int16)
             self._segment_open = False
             self._held = False
-            self._guarded(self._inner.clear)
+        self._guarded(self._inner.clear)
 
     def close(self) -> None:
-        with self._lock:
-            self._guarded(self._inner.close)
+        self._guarded(self._inner.close)
 
     def _follow(self, frame: AvatarFrame, render_s: float) -> None:
         if frame.speaking and frame.audio is not None:
@@ -145,5 +144,7 @@ class ResilientSession:
             return None
 
     def _give_up(self, sentence: str) -> None:
+        if self._failed:
+            return
         self._failed = True
         self._on_fallback(sentence)
