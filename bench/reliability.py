@@ -187,14 +187,15 @@ async def fuzz(run: Run, parser_cases: int, dispatches: int) -> None:
     run.failures += [f"dispatch {case.metadata!r}: {case.error or case.missing}" for case in result.failures]
 
 
-async def sessions(run: Run, count: int) -> None:
-    worker = run.worker("sessions", {"STREAMING_AVATAR_JOB_EXECUTOR": "thread"})
+async def sessions(run: Run, count: int, executor: str) -> None:
+    worker = run.worker("sessions", {"STREAMING_AVATAR_JOB_EXECUTOR": executor})
     outcome = await sequential_sessions(
         run.server, worker, run.room("sessions"), count, warmup=10, idle_s=TRIM_DELAY_S + 2
     )
     run.result.setdefault("soak", {}).update(
         {
             "sessions": outcome.sessions,
+            "job_executor": executor,
             "rss_growth_pct": round(outcome.rss_growth_pct, 2),
             "leaked_fds": outcome.leaked("fds"),
             "leaked_threads": outcome.leaked("threads"),
@@ -258,6 +259,12 @@ async def main() -> None:
     parser.add_argument("--parser-cases", type=int, default=1000)
     parser.add_argument("--dispatches", type=int, default=50, help="fuzzed metadata sent in real dispatches")
     parser.add_argument("--sessions", type=int, default=100)
+    parser.add_argument(
+        "--job-executor",
+        choices=("thread", "process"),
+        default="thread",
+        help="of the sessions' worker (thread: GPU setup)",
+    )
     parser.add_argument("--interruptions", type=int, default=50)
     parser.add_argument("--soak-minutes", type=float, default=30)
     args = parser.parse_args()
@@ -273,7 +280,7 @@ async def main() -> None:
             "faults": lambda: faults(run, args.repeat),
             "server": lambda: server_and_client_faults(run, args.repeat),
             "fuzz": lambda: fuzz(run, args.parser_cases, args.dispatches),
-            "sessions": lambda: sessions(run, args.sessions),
+            "sessions": lambda: sessions(run, args.sessions, args.job_executor),
             "interruptions": lambda: interruptions(run, args.interruptions),
         }
         for name, section in sections.items():
