@@ -17,7 +17,7 @@ from .render_worker import install_render_worker
 from .room_controls import install_room_controls
 from .room_notices import NoticeBoard
 from .turn_metrics import TurnLatencyLog
-from .turn_taking import TURN_HANDLING, VAD_MIN_SILENCE_S
+from .turn_taking import VAD_MIN_SILENCE_S, turn_handling
 from .whisper_model import load_whisper_model
 
 logger = logging.getLogger("streaming-avatar")
@@ -59,7 +59,9 @@ def prewarm(proc: JobProcess) -> None:
     proc.userdata["whisper_model_dir"] = None
     proc.userdata["whisper_problem"] = None
     try:
-        proc.userdata["whisper_model_dir"] = load_whisper_model(settings.whisper_model)
+        proc.userdata["whisper_model_dir"] = load_whisper_model(
+            settings.whisper_model, compute_type=settings.whisper_compute_type
+        )
     except faster_whisper.ModelNotFoundError as e:
         logger.error("speech input disabled on this worker: %s", e)
         proc.userdata["whisper_problem"] = str(e)
@@ -78,7 +80,9 @@ async def entrypoint(ctx: JobContext) -> None:
 
     await ctx.connect()
     vad = ctx.proc.userdata["vad"]
-    speech_input = build_stt(plan, metadata, whisper_model_dir=ctx.proc.userdata["whisper_model_dir"], vad=vad)
+    speech_input = build_stt(
+        plan, settings, metadata, whisper_model_dir=ctx.proc.userdata["whisper_model_dir"], vad=vad
+    )
     session: AgentSession[None] = AgentSession(
         vad=vad,
         stt=speech_input or NOT_GIVEN,
@@ -88,8 +92,9 @@ async def entrypoint(ctx: JobContext) -> None:
             metadata,
             voices=pack_voices(metadata.avatar, metadata.language, settings.avatar_dirs),
             faults=settings.fault_switch,
+            simulate_cloud=settings.simulate_cloud,
         ),
-        turn_handling=TURN_HANDLING,
+        turn_handling=turn_handling(metadata.language),
     )
     session.on("close", lambda ev: ctx.shutdown(reason=f"agent session closed: {ev.reason}"))
     TurnLatencyLog(session)

@@ -25,6 +25,8 @@ from .metadata import DispatchMetadata
 from .offline import EspeakTTS, ScriptedLLM
 from .offline.espeak import language_notice
 from .provider_guards import GuardedLLM
+from .simulated_latency import CloudTiming, DelayedLLM, DelayedTTS
+from .turn_taking import EARLY_TRANSCRIPTION_AFTER_S
 
 GEMINI_KEY = "GOOGLE_API_KEY"
 GOOGLE_CLOUD_CREDENTIALS = "GOOGLE_APPLICATION_CREDENTIALS"
@@ -104,6 +106,7 @@ def plan_voice_pipeline(
 
 def build_stt(
     plan: VoicePlan,
+    settings: WorkerSettings,
     metadata: DispatchMetadata,
     *,
     whisper_model_dir: str | None,
@@ -120,7 +123,16 @@ def build_stt(
         else:
             if whisper_model_dir is None:
                 raise ValueError("the plan uses faster-whisper but no model directory was loaded")
-            instances.append(faster_whisper.STT(model=whisper_model_dir, language=metadata.language, vad=vad))
+            instances.append(
+                faster_whisper.STT(
+                    model=whisper_model_dir,
+                    language=metadata.language,
+                    compute_type=settings.whisper_compute_type,
+                    beam_size=settings.whisper_beam_size,
+                    vad=vad,
+                    early_transcription_after=EARLY_TRANSCRIPTION_AFTER_S,
+                )
+            )
     if not instances:
         return None
     return instances[0] if len(instances) == 1 else stt.FallbackAdapter(instances, vad=vad)
@@ -137,14 +149,21 @@ def build_llm(plan: VoicePlan, settings: WorkerSettings, metadata: DispatchMetad
             instances.append(ScriptedLLM(language=metadata.language, extra_sentences=settings.scripted_extra_sentences))
     if settings.fault_switch is not None:
         instances[0] = FaultyLLM(instances[0], settings.fault_switch)
+    if settings.simulate_cloud is not None and plan.llm == ["scripted"]:
+        instances[0] = DelayedLLM(instances[0], settings.simulate_cloud.llm)
     chain = instances[0] if len(instances) == 1 else llm.FallbackAdapter(instances)
     return GuardedLLM(chain, first_chunk_timeout=settings.llm_timeout)
 
 
 def build_tts(
-    plan: VoicePlan, metadata: DispatchMetadata, voices: Mapping[str, str], faults: FaultSwitch | None = None
+    plan: VoicePlan,
+    metadata: DispatchMetadata,
+    voices: Mapping[str, str],
+    faults: FaultSwitch | None = None,
+    simulate_cloud: CloudTiming | None = None,
 ) -> tts.TTS[Any]:
-    """`voices` maps provider → voice name (the metadata's voice wins for its provider)."""
+    """`voices` maps provider → voice name (the metadata's voice wins for its provider); `simulate_cloud` delays an
+    offline-only chain's first audio."""
     instances: list[tts.TTS[Any]] = []
     for name in plan.tts:
         voice = metadata.voice if name == metadata.tts_provider and metadata.voice else voices.get(name)
@@ -163,6 +182,8 @@ def build_tts(
             instances.append(EspeakTTS(language=metadata.language))
     if faults is not None:
         instances[0] = FaultyTTS(instances[0], faults)
+    if simulate_cloud is not None and plan.tts == ["espeak"]:
+        instances[0] = DelayedTTS(instances[0], simulate_cloud.tts)
     return instances[0] if len(instances) == 1 else tts.FallbackAdapter(instances)
 
 

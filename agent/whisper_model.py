@@ -30,7 +30,7 @@ def _cached_model_dir(model: str) -> str:
         ) from e
 
 
-def load_whisper_model(model: str) -> str:
+def load_whisper_model(model: str, *, compute_type: str = "default") -> str:
     """Load ``model`` into the plugin's process-wide cache; return the directory STT should use.
 
     Raises ModelNotFoundError (with what to do) when the model is missing or does not load.
@@ -39,7 +39,7 @@ def load_whisper_model(model: str) -> str:
         faster_whisper.resolve_model_dir(model) if faster_whisper.is_local_model(model) else _cached_model_dir(model)
     )
     try:
-        faster_whisper.load_model(model_dir)
+        faster_whisper.load_model(model_dir, compute_type=compute_type)
     except (RuntimeError, OSError, ValueError) as e:
         raise faster_whisper.ModelNotFoundError(
             f"faster-whisper model {model!r} at {model_dir} does not load ({e}). {DOWNLOAD_HINT}"

@@ -6,6 +6,7 @@ what comes back and which options reach faster-whisper, not what was said.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from livekit.plugins import faster_whisper, silero
 
 from agent.offline.espeak import SAMPLE_RATE as SPEECH_RATE
 from agent.offline.espeak import synthesize
+from livekit.plugins.faster_whisper.short_window import window_seconds
 from support.tiny_whisper import build_tiny_whisper
 
 CHEAP_DECODING: dict[str, Any] = {
@@ -30,6 +32,8 @@ CHEAP_DECODING: dict[str, Any] = {
     "max_new_tokens": 8,
     "condition_on_previous_text": False,
 }
+FULL_WINDOW: dict[str, Any] = {**CHEAP_DECODING, "encoder_window": None}
+"""faster-whisper's own decoding over Whisper's 30 s window, which the spies on WhisperModel.transcribe see."""
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +85,7 @@ def assert_final_transcript(event: stt.SpeechEvent, duration: float) -> stt.Spee
     assert isinstance(data.text, str) and data.text
     assert data.language in faster_whisper.WHISPER_LANGUAGES
     assert 0.0 < data.confidence <= 1.0
-    assert 0.0 <= data.start_time < data.end_time <= duration + 1e-6
+    assert 0.0 <= data.start_time < data.end_time <= duration + 1 / faster_whisper.SAMPLE_RATE
     return data
 
 
@@ -129,7 +133,7 @@ def test_unsupported_language_is_rejected() -> None:
 async def test_recognize_speech(
     model_dir: Path, speech: np.ndarray, transcribe_calls: list[tuple[object, dict[str, Any]]]
 ) -> None:
-    engine = faster_whisper.STT(model=str(model_dir), language="en-US", **CHEAP_DECODING)
+    engine = faster_whisper.STT(model=str(model_dir), language="en-US", **FULL_WINDOW)
 
     event = await engine.recognize(frames(speech, SPEECH_RATE))
 
@@ -144,7 +148,7 @@ async def test_recognize_speech(
 async def test_language_detection_and_per_call_language(
     model_dir: Path, speech: np.ndarray, transcribe_calls: list[tuple[object, dict[str, Any]]]
 ) -> None:
-    engine = faster_whisper.STT(model=str(model_dir), **CHEAP_DECODING)
+    engine = faster_whisper.STT(model=str(model_dir), **FULL_WINDOW)
     buffer = frames(speech, SPEECH_RATE)
 
     detected = await engine.recognize(buffer)
@@ -158,9 +162,9 @@ async def test_language_detection_and_per_call_language(
 async def test_instances_share_one_model(
     model_dir: Path, speech: np.ndarray, transcribe_calls: list[tuple[object, dict[str, Any]]]
 ) -> None:
-    first = faster_whisper.STT(model=str(model_dir), language="ko", **CHEAP_DECODING)
+    first = faster_whisper.STT(model=str(model_dir), language="ko", **FULL_WINDOW)
     relative = os.path.relpath(model_dir)
-    second = faster_whisper.STT(model=relative, language="en", **CHEAP_DECODING)
+    second = faster_whisper.STT(model=relative, language="en", **FULL_WINDOW)
 
     await first.recognize(frames(speech, SPEECH_RATE))
     await second.recognize(frames(speech, SPEECH_RATE))
@@ -222,7 +226,7 @@ async def test_stream_transcribes_during_the_end_of_speech_silence(
     silence = np.zeros(SPEECH_RATE, dtype=np.int16)
     vad = silero.VAD.load(min_silence_duration=0.55)
     engine = faster_whisper.STT(
-        model=str(model_dir), language="en", vad=vad, early_transcription_after=0.2, **CHEAP_DECODING
+        model=str(model_dir), language="en", vad=vad, early_transcription_after=0.2, **FULL_WINDOW
     )
     assert engine.capabilities.streaming
 
@@ -250,7 +254,7 @@ async def test_stream_drops_the_early_transcript_when_the_user_goes_on(
     pause = silence[: SPEECH_RATE * 4 // 10]  # long enough to start early, too short to end the speech
     vad = silero.VAD.load(min_silence_duration=0.55)
     engine = faster_whisper.STT(
-        model=str(model_dir), language="en", vad=vad, early_transcription_after=0.2, **CHEAP_DECODING
+        model=str(model_dir), language="en", vad=vad, early_transcription_after=0.2, **FULL_WINDOW
     )
 
     events = await stream_events(engine, np.concatenate([silence[: SPEECH_RATE // 2], speech, pause, speech, silence]))
@@ -315,3 +319,63 @@ def test_unknown_model_name(no_network: None) -> None:
 
 def test_download_model_checks_local_dirs_without_network(model_dir: Path, no_network: None) -> None:
     assert faster_whisper.download_model(str(model_dir)) == model_dir.resolve()
+
+
+@pytest.mark.parametrize(("duration", "window"), [(2.0, 8.0), (6.5, 9.0), (20.0, 22.0), (27.9, None), (40.0, None)])
+def test_encoder_window_keeps_two_seconds_past_the_speech(duration: float, window: float | None) -> None:
+    assert window_seconds(duration, 8.0) == window
+
+
+async def test_short_utterance_skips_the_30_second_window(
+    model_dir: Path, speech: np.ndarray, transcribe_calls: list[tuple[object, dict[str, Any]]]
+) -> None:
+    engine = faster_whisper.STT(model=str(model_dir), **CHEAP_DECODING)
+    assert engine.options.encoder_window == 8.0
+
+    detected = await engine.recognize(frames(speech, SPEECH_RATE))
+    korean = await engine.recognize(frames(speech, SPEECH_RATE), language="ko")
+
+    assert transcribe_calls == []
+    assert assert_final_transcript(detected, len(speech) / SPEECH_RATE).language in faster_whisper.WHISPER_LANGUAGES
+    assert assert_final_transcript(korean, len(speech) / SPEECH_RATE).language == "ko"
+
+
+async def test_long_utterance_gets_the_full_window(
+    model_dir: Path, speech: np.ndarray, transcribe_calls: list[tuple[object, dict[str, Any]]]
+) -> None:
+    engine = faster_whisper.STT(model=str(model_dir), language="en", **CHEAP_DECODING)
+    long_speech = np.tile(speech, int(29 * SPEECH_RATE / len(speech)) + 1)
+
+    await engine.recognize(frames(long_speech, SPEECH_RATE))
+
+    assert len(transcribe_calls) == 1
+
+
+async def test_stream_sends_the_early_transcript_as_a_preflight(model_dir: Path) -> None:
+    """Paced in real time, the early transcript is ready while the VAD still counts its silence."""
+    speech = synthesize("Good morning", "en")
+    silence = np.zeros(SPEECH_RATE, dtype=np.int16)
+    vad = silero.VAD.load(min_silence_duration=1.0)
+    engine = faster_whisper.STT(
+        model=str(model_dir), language="en", vad=vad, early_transcription_after=0.1, **CHEAP_DECODING
+    )
+    stream = engine.stream()
+
+    async def speak() -> None:
+        for frame in frames(np.concatenate([silence[: SPEECH_RATE // 2], speech, silence, silence]), SPEECH_RATE):
+            stream.push_frame(frame)
+            await asyncio.sleep(frame.duration)
+        stream.end_input()
+
+    speaking = asyncio.create_task(speak())
+    events = [event async for event in stream]
+    await speaking
+
+    types = [event.type for event in events]
+    assert types == [  # the early transcription had 0.9 s to finish before the end of speech
+        stt.SpeechEventType.START_OF_SPEECH,
+        stt.SpeechEventType.PREFLIGHT_TRANSCRIPT,
+        stt.SpeechEventType.END_OF_SPEECH,
+        stt.SpeechEventType.FINAL_TRANSCRIPT,
+    ]
+    assert events[1].alternatives[0].text == events[3].alternatives[0].text != ""

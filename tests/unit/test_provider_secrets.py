@@ -40,7 +40,7 @@ def test_cloud_plan_and_providers_show_no_key(
 
     plan = providers.plan_voice_pipeline(settings, metadata)
     built = [
-        providers.build_stt(plan, metadata, whisper_model_dir="/models/whisper-small", vad=VAD),
+        providers.build_stt(plan, settings, metadata, whisper_model_dir="/models/whisper-small", vad=VAD),
         providers.build_llm(plan, settings, metadata),
         providers.build_tts(plan, metadata, voices={}),
     ]

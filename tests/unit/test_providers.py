@@ -28,6 +28,7 @@ from agent.providers import (
     plan_voice_pipeline,
     voices_for_language,
 )
+from agent.simulated_latency import DelayedLLM, DelayedTTS
 
 WHISPER_DIR = "/models/whisper-small"
 WHISPER_PROBLEM = "faster-whisper model 'small' is not downloaded on this worker. Run `python -m agent download-files`"
@@ -76,7 +77,7 @@ def test_offline_profile_runs_local_providers_only(monkeypatch: pytest.MonkeyPat
     plan = plan_voice_pipeline(settings, metadata)
 
     assert (plan.stt, plan.llm, plan.tts, plan.notices) == (["faster-whisper"], ["scripted"], ["espeak"], [])
-    speech = build_stt(plan, metadata, whisper_model_dir=WHISPER_DIR, vad=vad)
+    speech = build_stt(plan, settings, metadata, whisper_model_dir=WHISPER_DIR, vad=vad)
     assert isinstance(speech, faster_whisper.STT) and speech.model == WHISPER_DIR
     assert speech.capabilities.streaming, "Whisper streams with the session's VAD, transcribing early"
     assert isinstance(unguarded(build_llm(plan, settings, metadata)), ScriptedLLM)
@@ -103,7 +104,7 @@ def test_missing_whisper_model_means_text_only_and_says_why(monkeypatch: pytest.
     plan = plan_voice_pipeline(settings, metadata, whisper_problem=WHISPER_PROBLEM)
 
     assert plan.stt == []
-    assert build_stt(plan, metadata, whisper_model_dir=None, vad=vad) is None
+    assert build_stt(plan, settings, metadata, whisper_model_dir=None, vad=vad) is None
     [notice] = plan.notices
     assert WHISPER_PROBLEM in notice and "lk.chat" in notice
 
@@ -165,7 +166,7 @@ def test_google_stt_falls_back_to_whisper(monkeypatch: pytest.MonkeyPatch, vad: 
     plan = plan_voice_pipeline(settings, metadata)
 
     assert plan.stt == ["google", "faster-whisper"]
-    built = build_stt(plan, metadata, whisper_model_dir=WHISPER_DIR, vad=vad)
+    built = build_stt(plan, settings, metadata, whisper_model_dir=WHISPER_DIR, vad=vad)
     assert isinstance(built, stt.FallbackAdapter)
     assert [type(unwrap(s)) for s in chain(built)] == [google.STT, faster_whisper.STT]
 
@@ -230,3 +231,25 @@ def test_pack_voices_come_from_the_avatar_manifest(tmp_path: Path) -> None:
     voices = pack_voices("default", "ko-KR", REPO_ROOT / "avatars")
     assert voices["google"].startswith("ko-KR")
     assert pack_voices("no-such-pack", "ko", tmp_path) == {}
+
+
+def test_simulated_cloud_delays_only_an_offline_chain(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = settings_with(
+        monkeypatch, keys={}, STREAMING_AVATAR_VOICE_PROFILE="offline", STREAMING_AVATAR_SIMULATE_CLOUD="400,150"
+    )
+    metadata = DispatchMetadata(language="en")
+    plan = plan_voice_pipeline(settings, metadata)
+
+    delayed_llm = unguarded(build_llm(plan, settings, metadata))
+    delayed_tts = build_tts(plan, metadata, voices={}, simulate_cloud=settings.simulate_cloud)
+
+    assert isinstance(delayed_llm, DelayedLLM) and isinstance(delayed_llm.inner, ScriptedLLM)
+    assert isinstance(delayed_tts, DelayedTTS) and isinstance(delayed_tts.inner, EspeakTTS)
+    assert (delayed_llm.delay, delayed_tts.delay) == (0.4, 0.15)
+
+    cloud = settings_with(
+        monkeypatch, keys=ALL_KEYS, STREAMING_AVATAR_VOICE_PROFILE="cloud", STREAMING_AVATAR_SIMULATE_CLOUD="on"
+    )
+    cloud_plan = plan_voice_pipeline(cloud, metadata)
+    assert not isinstance(unguarded(build_llm(cloud_plan, cloud, metadata)), DelayedLLM)
+    assert not isinstance(build_tts(cloud_plan, metadata, voices={}, simulate_cloud=cloud.simulate_cloud), DelayedTTS)

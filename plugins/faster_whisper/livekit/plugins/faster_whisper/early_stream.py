@@ -8,6 +8,11 @@ been quiet for ``early_after`` seconds, while the VAD is still waiting, and
 hands that result over at the end of speech. If the user speaks again before
 the VAD ends the speech, the early result is dropped and the whole utterance is
 transcribed at the end, as the adapter would.
+
+An early result that is ready while the VAD still waits is sent at once as a
+preflight transcript, so AgentSession's preemptive generation can start the
+reply; it is confirmed by the final transcript at the end of speech, or replaced
+when the user went on.
 """
 
 from __future__ import annotations
@@ -87,6 +92,16 @@ class EarlyTranscriptionStream(stt.RecognizeStream):
             self._drop_early()
         elif self._early is None and silence >= self._early_after:
             self._early = asyncio.create_task(self._transcribe(list(speech)))
+            self._early.add_done_callback(self._send_preflight)
+
+    def _send_preflight(self, early: asyncio.Task[stt.SpeechEvent]) -> None:
+        if early is not self._early or early.cancelled() or early.exception() is not None:
+            return
+        alternatives = early.result().alternatives
+        if alternatives and alternatives[0].text:
+            self._event_ch.send_nowait(
+                stt.SpeechEvent(type=stt.SpeechEventType.PREFLIGHT_TRANSCRIPT, alternatives=[alternatives[0]])
+            )
 
     async def _end_of_speech(self, event: VADEvent) -> None:
         speech_end_time = time.time() - event.silence_duration - event.inference_duration
