@@ -31,7 +31,7 @@ from support.tiny_whisper import listening_worker_env
 from support.voice_client import AgentObserver, Microphone, resample, trim_silence
 
 EXTRA_SENTENCES = 12
-TINY_WHISPER_TEXT = "a"
+TINY_WHISPER_TEXT = "x"
 """What the random-weight test model hears in any speech."""
 
 

@@ -148,8 +148,9 @@ SPECIAL_TOKENS = [
 
 # The logits of the random weights are tiny; these output biases dominate them so
 # that decoding is deterministic and short: after the suppressed first position
-# the model says "a" and then ends the text, instead of running to max length.
-_TEXT_TOKEN = "a"
+# the model says "x" and then ends the text, instead of running to max length. ("x", not "a":
+# the end-of-turn detector would hold an article as an unfinished phrase.)
+_TEXT_TOKEN = "x"
 _TEXT_BIAS = 12.0
 _EOT_BIAS = 16.0
 

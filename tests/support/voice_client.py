@@ -94,6 +94,8 @@ class Transcript:
     started_at: float
     text: str = ""
     finished_at: float | None = None
+    final: bool = True
+    """False for an interim (or preflight) user transcript: the stream's `lk.transcription_final` attribute."""
 
 
 @dataclass
@@ -142,7 +144,8 @@ class AgentObserver:
             self.states.append((time.monotonic(), changed["lk.agent.state"]))
 
     def _on_transcript(self, reader: rtc.TextStreamReader, identity: str) -> None:
-        transcript = Transcript(identity, time.monotonic())
+        final = (reader.info.attributes or {}).get("lk.transcription_final", "true") == "true"
+        transcript = Transcript(identity, time.monotonic(), final=final)
         self.transcripts.append(transcript)
 
         async def read() -> None:
