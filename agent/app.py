@@ -59,7 +59,7 @@ def prewarm(proc: JobProcess) -> None:
     proc.userdata["whisper_model_dir"] = None
     proc.userdata["whisper_problem"] = None
     try:
-        proc.userdata["whisper_model_dir"] = load_whisper_model(settings.whisper_model)
+        proc.userdata["whisper_model_dir"] = load_whisper_model(settings.whisper_model, settings.cache_dir)
     except faster_whisper.ModelNotFoundError as e:
         logger.error("speech input disabled on this worker: %s", e)
         proc.userdata["whisper_problem"] = str(e)

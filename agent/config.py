@@ -88,7 +88,8 @@ class WorkerSettings(EnvSettings):
     uploads_dir: Path = Field(DEFAULT_UPLOADS_DIR, validation_alias="STREAMING_AVATAR_UPLOADS_DIR")
     """Packs made from photos uploaded through the web API (the web server's setting of the same name)."""
     stt_provider: SttProvider = Field("faster-whisper", validation_alias="STREAMING_AVATAR_STT_PROVIDER")
-    whisper_model: str = Field("small", validation_alias="STREAMING_AVATAR_WHISPER_MODEL")
+    whisper_model: str = Field("base", validation_alias="STREAMING_AVATAR_WHISPER_MODEL")
+    """A faster-whisper name (from the Hugging Face cache, else the bundled Whisper base) or a directory."""
     gemini_model: str = Field("gemini-2.5-flash", validation_alias="STREAMING_AVATAR_GEMINI_MODEL")
     capacity: int = Field(8, validation_alias="STREAMING_AVATAR_CAPACITY")
     load_threshold: float = Field(0.99, validation_alias="STREAMING_AVATAR_LOAD_THRESHOLD")
