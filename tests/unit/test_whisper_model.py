@@ -1,5 +1,6 @@
-"""The worker's Whisper model: loaded once per process from disk, never downloaded by a job;
-`download-files` fetches the configured model."""
+"""The worker's Whisper model: loaded once per process from disk, never downloaded by a job; a named
+model missing from the Hugging Face cache falls back to the bundled Whisper base; `download-files`
+fetches the configured model."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from livekit.agents import Plugin
 from livekit.plugins import faster_whisper
 
+from agent import whisper_model
 from agent.whisper_model import load_whisper_model
 from support.tiny_whisper import build_tiny_whisper
 
@@ -40,8 +42,32 @@ def test_a_missing_directory_names_itself_and_the_fix(tmp_path: Path) -> None:
     assert str(missing) in str(raised.value)
 
 
-def test_a_named_model_not_in_the_cache_is_not_downloaded_by_the_worker(no_download: None) -> None:
-    with pytest.raises(faster_whisper.ModelNotFoundError, match=r"'small' is not downloaded.*download-files"):
+def test_a_named_model_not_in_the_cache_falls_back_to_the_bundled_base_and_says_how_to_get_it(
+    no_download: None, whisper_base_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    loaded_dir = load_whisper_model("small", cache_root=whisper_base_dir.parent)
+
+    assert loaded_dir == str(whisper_base_dir)
+    [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "'small' is not downloaded" in warning and "bundled Whisper base" in warning
+    assert "download-files" in warning
+
+
+def test_base_not_in_the_cache_is_the_bundled_copy_without_a_warning(
+    no_download: None, whisper_base_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert load_whisper_model("base", cache_root=whisper_base_dir.parent) == str(whisper_base_dir)
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_without_the_bundled_base_a_missing_model_names_both_problems(
+    no_download: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def not_installed(cache_root: Path | None) -> Path:
+        raise faster_whisper.ModelNotFoundError("the bundled Whisper base needs the package 'x'")
+
+    monkeypatch.setattr(whisper_model, "bundled_whisper_dir", not_installed)
+    with pytest.raises(faster_whisper.ModelNotFoundError, match=r"'small' is not downloaded.*'x'.*download-files"):
         load_whisper_model("small")
 
 
