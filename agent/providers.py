@@ -89,6 +89,8 @@ def plan_voice_pipeline(
     """`whisper_problem` is why the worker's faster-whisper model is unusable (None: it loaded)."""
     notices: list[str] = []
     stt_chain = _plan_stt(settings, whisper_problem, env, notices)
+    if "faster-whisper" in stt_chain and whisper_language(metadata.language) is None:
+        notices.append(f"Whisper does not know the language {metadata.language!r}: it detects what the user speaks")
     if not settings.uses_cloud():
         notices += filter(None, [language_notice(metadata.language)])
         return VoicePlan(stt=stt_chain, llm=["scripted"], tts=["espeak"], notices=notices)
@@ -126,7 +128,7 @@ def build_stt(
             instances.append(
                 faster_whisper.STT(
                     model=whisper_model_dir,
-                    language=metadata.language,
+                    language=whisper_language(metadata.language),
                     compute_type=settings.whisper_compute_type,
                     beam_size=settings.whisper_beam_size,
                     vad=vad,
@@ -136,6 +138,15 @@ def build_stt(
     if not instances:
         return None
     return instances[0] if len(instances) == 1 else stt.FallbackAdapter(instances, vad=vad)
+
+
+def whisper_language(language: str) -> str | None:
+    """`language` if Whisper knows it, else None (Whisper then detects the language of each utterance)."""
+    try:
+        faster_whisper.whisper_language(language)
+    except ValueError:
+        return None
+    return language
 
 
 def build_llm(plan: VoicePlan, settings: WorkerSettings, metadata: DispatchMetadata) -> llm.LLM[Any]:
