@@ -94,7 +94,7 @@ async def entrypoint(ctx: JobContext) -> None:
             faults=settings.fault_switch,
             simulate_cloud=settings.simulate_cloud,
         ),
-        turn_handling=turn_handling(metadata.language),
+        turn_handling=turn_handling(metadata.language, preemptive=settings.preemptive_generation),
     )
     session.on("close", lambda ev: ctx.shutdown(reason=f"agent session closed: {ev.reason}"))
     TurnLatencyLog(session)

@@ -126,6 +126,8 @@ class WorkerSettings(EnvSettings):
     render_join_timeout: float = Field(10, validation_alias="STREAMING_AVATAR_RENDER_JOIN_TIMEOUT")
     llm_timeout: float = Field(15, gt=0, validation_alias="STREAMING_AVATAR_LLM_TIMEOUT")
     """Seconds an LLM reply may take to start (its retries included) before the turn counts as failed."""
+    preemptive_generation: bool = Field(True, validation_alias="STREAMING_AVATAR_PREEMPTIVE_GENERATION")
+    """Start the LLM and TTS on the early transcript, before the turn is committed (a discarded reply costs tokens)."""
     simulate_cloud: Annotated[CloudTiming | None, NoDecode] = Field(
         None, validation_alias="STREAMING_AVATAR_SIMULATE_CLOUD"
     )

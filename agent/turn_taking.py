@@ -33,12 +33,12 @@ ENDPOINTING_MIN_DELAY_S = 0.3
 UNFINISHED_PHRASE_WAIT_S = 2.0
 
 
-def turn_handling(language: str) -> TurnHandlingOptions:
+def turn_handling(language: str, *, preemptive: bool = True) -> TurnHandlingOptions:
     """The session's turn handling for a conversation in `language` (BCP-47)."""
     return {
         "turn_detection": UnfinishedPhraseDetector(language),
         "endpointing": {"mode": "fixed", "min_delay": ENDPOINTING_MIN_DELAY_S, "max_delay": UNFINISHED_PHRASE_WAIT_S},
-        "preemptive_generation": {"enabled": True, "preemptive_tts": True},
+        "preemptive_generation": {"enabled": preemptive, "preemptive_tts": True},
         "interruption": {
             "enabled": True,
             "mode": "vad",

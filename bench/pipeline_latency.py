@@ -2,10 +2,23 @@
 
     python bench/pipeline_latency.py --turns 12 --json pipeline_latency.json
 
-Offline profile: scripted LLM (answers at once), eSpeak NG TTS (local, tens of
-ms per sentence), the tiny random-weight Whisper (tens of ms, more when its
-random weights babble). Each turn a participant says one eSpeak NG sentence into
-its microphone, and measures:
+Four worker configurations, one after another (offline profile: scripted LLM,
+eSpeak NG TTS):
+
+- instant: the tiny random-weight Whisper (its transcript is ready tens of ms
+  after the speech ends), an LLM and a TTS that answer at once;
+- cloud_sim: the same with STREAMING_AVATAR_SIMULATE_CLOUD=on (the LLM's first
+  token 0.5 s, each TTS request's first audio 0.25 s late, as Gemini Flash and
+  ElevenLabs Flash would be; agent/simulated_latency.py);
+- cloud_sim_no_preemptive: the same without preemptive generation;
+- cpu_whisper_base: the real Whisper base on this CPU, instant LLM and TTS; it
+  also speaks the mid-sentence-pause set (tests/support/paused_speech.py: 24
+  utterances pausing 0.4-0.8 s after an unfinished phrase) and counts false
+  cut-ins: agent audio or a "speaking" state between the end of the first half
+  and the end of the sentence.
+
+Each turn a participant says one eSpeak NG sentence into its microphone, and
+measures (the instant configuration also measures interruptions):
 
 - eos_to_first_audio_ms: end of speech as the worker's VAD declared it (the
   `vad_end_at` of the worker's "turn latency" log line; same machine, same
@@ -40,28 +53,40 @@ import argparse
 import asyncio
 import itertools
 import json
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from _common import write_json
+from _common import machine, write_json
 from livekit import rtc
 
+from agent.bundled_whisper import bundled_whisper_dir
 from agent.offline.espeak import SAMPLE_RATE as SPEECH_RATE
 from agent.offline.espeak import synthesize
 from agent.room_controls import INTERRUPT_RPC
 from agent.turn_metrics import TURN_LOG_MESSAGE
 from livekit.plugins.musetalk.video_sinks import SPEECH_FRAME
 from support.lipsync import default_mouth_box
+from support.paused_speech import PAUSED_UTTERANCES
 from support.rooms import ReceivedMedia, agent_participant, record_agent, wait_for
 from support.stack import LiveKitServer, start_livekit_server, start_worker
 from support.tiny_whisper import build_tiny_whisper
 from support.voice_client import LOUD, AgentObserver, Microphone, resample, trim_silence
 
-UTTERANCE = "Hello there, how are you today?"
+QUESTIONS = (
+    "Hello there, how are you today?",
+    "What is the weather like in Paris today?",
+    "Can you tell me a short story about a cat?",
+    "Please remind me to call my mother on Sunday.",
+)
+CONFIGS: dict[str, dict[str, str]] = {
+    "instant": {},
+    "cloud_sim": {"STREAMING_AVATAR_SIMULATE_CLOUD": "on"},
+    "cloud_sim_no_preemptive": {"STREAMING_AVATAR_SIMULATE_CLOUD": "on", "STREAMING_AVATAR_PREEMPTIVE_GENERATION": "0"},
+    "cpu_whisper_base": {},
+}
 SPEAK_BEFORE_INTERRUPT_S = 0.5
 SETTLE_S = 1.0
 
@@ -143,7 +168,9 @@ def vad_end_times(worker_log: Path) -> list[float]:
     return times
 
 
-async def measure_turns(server: LiveKitServer, agent_name: str, worker_log: Path, turns: int) -> dict[str, list[float]]:
+async def measure_turns(
+    server: LiveKitServer, agent_name: str, worker_log: Path, turns: int, *, interrupts: bool, paused: bool
+) -> dict[str, list[float]]:
     room = rtc.Room()
     room_name = f"bench-pipeline-{int(time.time())}"
     await room.connect(server.url, server.token(room_name, "bench-user"))
@@ -160,7 +187,7 @@ async def measure_turns(server: LiveKitServer, agent_name: str, worker_log: Path
     idle_since = time.monotonic() - SETTLE_S
     idle = np.array([t >= idle_since for t, _, _ in mouths.video])
     idle_motion = float(frame_motion(mouths)[idle][1:].max())  # the mouth over the second of idle just recorded
-    speech = resample(trim_silence(synthesize(UTTERANCE, "en")), SPEECH_RATE)
+    questions = [resample(trim_silence(synthesize(text, "en")), SPEECH_RATE) for text in QUESTIONS]
 
     results: dict[str, list[float]] = {
         "eos_to_first_audio_ms": [],
@@ -171,10 +198,12 @@ async def measure_turns(server: LiveKitServer, agent_name: str, worker_log: Path
         "interrupt_to_still_mouth_ms": [],
         "speech_end_to_first_audio_ms": [],
         "vad_delay_ms": [],
+        "cut_ins": [],
+        "paused_wait_ms": [],
     }
     wall_minus_monotonic = time.time() - time.monotonic()
     for turn in range(turns):
-        end_of_speech = await microphone.say(speech)
+        end_of_speech = await microphone.say(questions[turn % len(questions)])
         first_audio = await wait_for(lambda: observer.first_loud_audio_after(end_of_speech), timeout=30, what="reply")
         await wait_for(lambda: observer.state_since("listening", first_audio), timeout=30, what="reply finished")
         vad_end = await wait_for(lambda: next(iter(vad_end_times(worker_log)[turn:]), None), what="turn log")
@@ -194,7 +223,20 @@ async def measure_turns(server: LiveKitServer, agent_name: str, worker_log: Path
             file=sys.stderr,
         )
 
-    for turn in range(turns):
+    for utterance in PAUSED_UTTERANCES if paused else []:
+        await wait_for(lambda: quiet(observer, agent), timeout=60, what="the avatar quiet")
+        first, rest = utterance.parts()
+        first_end = await microphone.say(first)
+        await asyncio.sleep(utterance.pause)
+        end = await microphone.say(rest)
+        cut_in = observer.loud_seconds(first_end, end) > 0 or observer.state_since("speaking", first_end) is not None
+        answer = await wait_for(lambda: observer.first_loud_audio_after(end), timeout=60, what="answer")
+        cut_in = cut_in or (observer.state_since("speaking", first_end) or answer) < end
+        results["cut_ins"].append(float(cut_in))
+        results["paused_wait_ms"].append((answer - end) * 1000)
+        print(f"paused {utterance.first!r}: cut in={cut_in}, wait={results['paused_wait_ms'][-1]:.0f}", file=sys.stderr)
+
+    for turn in range(turns if interrupts else 0):
         asked_at = time.monotonic()
         await room.local_participant.send_text(f"question number {turn}", topic="lk.chat")
         try:
@@ -230,6 +272,11 @@ async def measure_turns(server: LiveKitServer, agent_name: str, worker_log: Path
     return results
 
 
+def quiet(observer: AgentObserver, agent: rtc.RemoteParticipant, quiet_s: float = 1.0) -> bool:
+    now = time.monotonic()
+    return agent.attributes.get("lk.agent.state") == "listening" and observer.loud_seconds(now - quiet_s, now) == 0
+
+
 def print_table(summary: dict[str, dict[str, float | int] | None]) -> None:
     rows = summary.items()
     print(f"{'metric':<48} {'p50 ms':>8} {'p95 ms':>8} {'min':>8} {'max':>8} {'n':>4}")
@@ -240,49 +287,70 @@ def print_table(summary: dict[str, dict[str, float | int] | None]) -> None:
             print(f"{name:<48} {stats['p50']:>8} {stats['p95']:>8} {stats['min']:>8} {stats['max']:>8} {stats['n']:>4}")
 
 
+def run_config(name: str, turns: int, log_dir: Path, scratch: Path) -> dict[str, list[float]]:
+    model_dir = bundled_whisper_dir() if name == "cpu_whisper_base" else build_tiny_whisper(scratch / "tiny-whisper")
+    server = start_livekit_server(log_dir / name)
+    worker = None
+    try:
+        env = {"STREAMING_AVATAR_WHISPER_MODEL": str(model_dir), **CONFIGS[name]}
+        worker = start_worker(server, log_dir / name, name=f"bench-{name}", extra_env=env)
+        return asyncio.run(
+            measure_turns(
+                server,
+                worker.agent_name,
+                worker.log_path,
+                turns,
+                interrupts=name == "instant",
+                paused=name == "cpu_whisper_base",
+            )
+        )
+    finally:
+        if worker is not None:
+            worker.stop()
+        server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=12)
+    parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--logs", type=Path, help="keep the server and worker logs in this directory")
     args = parser.parse_args()
 
+    raws: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory() as scratch:
-        log_dir = args.logs or Path(scratch) / "logs"
-        model_dir = build_tiny_whisper(Path(scratch) / "tiny-whisper")
-        server = start_livekit_server(log_dir)
-        worker = None
-        try:
-            worker = start_worker(
-                server,
-                log_dir,
-                name="bench",
-                extra_env={"STREAMING_AVATAR_WHISPER_MODEL": str(model_dir)},
-            )
-            raw = asyncio.run(measure_turns(server, worker.agent_name, worker.log_path, args.turns))
-        finally:
-            if worker is not None:
-                worker.stop()
-            server.stop()
+        for name in args.configs:
+            raws[name] = run_config(name, args.turns, args.logs or Path(scratch) / "logs", Path(scratch))
+            print(f"== {name}", file=sys.stderr)
 
-    stalled = raw.pop("stalled_after_interrupt", None)
-    summary = {name: percentiles(values) for name, values in raw.items()}
-    print_table(summary)
+    stalled = {name: bool(raw.pop("stalled_after_interrupt", None)) for name, raw in raws.items()}
+    user_wait = {name: percentiles(raw["speech_end_to_first_audio_ms"]) for name, raw in raws.items()}
+    cut_ins = raws.get("cpu_whisper_base", {}).get("cut_ins", [])
+    false_cut_in_rate = round(sum(cut_ins) / len(cut_ins), 3) if cut_ins else None
+    for name, raw in raws.items():
+        print(f"\n{name}")
+        print_table({metric: percentiles(values) for metric, values in raw.items() if metric != "cut_ins"})
+    print(f"\nfalse cut-ins on the mid-sentence-pause set: {false_cut_in_rate} ({int(sum(cut_ins))}/{len(cut_ins)})")
     if args.json:
         report = {
-            **summary,
+            "user_wait_ms": user_wait,
+            "false_cut_in_rate": false_cut_in_rate,
+            "false_cut_ins": f"{int(sum(cut_ins))}/{len(cut_ins)}",
+            "configs": {
+                name: {metric: percentiles(values) for metric, values in raw.items() if metric != "cut_ins"}
+                for name, raw in raws.items()
+            },
             "eos": "the worker VAD's end-of-speech event",
-            "stalled_after_interrupt": stalled is not None,
+            "stalled_after_interrupt": stalled,
             "video_measure": (
                 "eos_to_first_video_ms: first received frame marked as speech in its frame metadata; "
                 "eos_to_first_moving_mouth_ms: first whose mouth region moves more than idle motion did"
             ),
-            "machine": {
-                "platform": platform.platform(),
-                "python": platform.python_version(),
-                "processor": platform.processor(),
+            "machine": machine(),
+            "raw": {
+                name: {m: [round(v, 1) for v in values] for m, values in raw.items()} for name, raw in raws.items()
             },
-            "raw": {name: [round(v, 1) for v in values] for name, values in raw.items()},
         }
         write_json(args.json, report)
 
