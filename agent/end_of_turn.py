@@ -24,15 +24,20 @@ FINISHED = 0.95
 UNFINISHED = 0.05
 THRESHOLD = 0.5
 
-_ENGLISH_OPEN_WORDS = """
-    a an the my your his her our their its this these those
-    to for of in on at with from by about into onto over under than as
-    and or but so because if that when while whether although though unless until
-    is are was were am be been being have has had do does did will would can could should must may might
-    i we they he she it's i'm
-    um uh er erm very really just think guess mean want need wondering
+_ENGLISH_NEVER_LAST = """
+    a an the my your his her our their its these those
+    of and or but because if than whether although though unless between
+    i we they he she it's i'm um uh er erm very really
 """
-_ENGLISH_OPEN_ENDINGS = frozenset(_ENGLISH_OPEN_WORDS.split())
+"""Words a sentence does not end on, even when Whisper hears a question ("What is the difference between?")."""
+_ENGLISH_RARELY_LAST = """
+    to for in on at with from by about into onto over under as this that
+    so when while until is are was were am be been being have has had do does did
+    will would can could should must may might just think guess mean want need wondering
+"""
+"""Words a statement does not end on, though a question may ("What are you looking for?")."""
+_ENGLISH_NEVER = frozenset(_ENGLISH_NEVER_LAST.split())
+_ENGLISH_OPEN = _ENGLISH_NEVER | frozenset(_ENGLISH_RARELY_LAST.split())
 _KOREAN_FINAL_SYLLABLES = frozenset("요다까죠네")
 _KOREAN_OPEN_SUFFIXES = (
     "는데",
@@ -59,18 +64,21 @@ _WORD = re.compile(r"[\w']+", re.UNICODE)
 def sounds_finished(text: str, language: str) -> bool:
     """False when `text` stops on an unfinished phrase in `language` (en or ko; other languages: True)."""
     text = text.strip()
-    if not text or text.endswith(("?", "!", "？", "！")):
-        return True
-    if text.endswith(_OPEN_PUNCTUATION):
-        return False
     words = _WORD.findall(text.lower())
     if not words:
         return True
     last = words[-1]
+    asked = text.endswith(("?", "!", "？", "！"))
+    if language == "en" and last in _ENGLISH_NEVER:
+        return False
+    if asked:
+        return True
+    if text.endswith(_OPEN_PUNCTUATION):
+        return False
     if language == "ko":
         return last[-1] in _KOREAN_FINAL_SYLLABLES or not last.endswith(_KOREAN_OPEN_SUFFIXES)
     if language == "en":
-        return last not in _ENGLISH_OPEN_ENDINGS
+        return last not in _ENGLISH_OPEN
     return True
 
 

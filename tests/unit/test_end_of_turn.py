@@ -26,6 +26,8 @@ UNFINISHED_EN = [
     "I was wondering if",
     "Let us meet at the station and...",
     "The weather today is, um,",
+    "What is the difference between a?",
+    "What is the difference between?",
 ]
 
 
