@@ -13,7 +13,7 @@ and reason) a room notice, when it is:
 - over the rate: each participant has a bucket of `CHAT_BURST` messages that
   refills at `CHAT_RATE_PER_S`.
 
-Empty and blank messages are dropped silently. The README lists the limits.
+Empty and blank messages are dropped silently. docs/room-protocol.md lists the limits.
 """
 
 from __future__ import annotations

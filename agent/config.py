@@ -79,7 +79,7 @@ class EnvSettings(BaseSettings):
             return cls()
         except ValidationError as e:
             problems = "; ".join(_describe(error) for error in e.errors())
-            raise ValueError(f"{problems} (see README: 'Environment')") from None
+            raise ValueError(f"{problems} (see docs/operations.md: 'Environment variables')") from None
 
 
 class WorkerSettings(EnvSettings):

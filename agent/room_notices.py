@@ -1,6 +1,6 @@
 """Tell room participants about problems with their session (bad metadata, fallbacks).
 
-Two channels, both documented in the README:
+Two channels, both documented in docs/room-protocol.md:
 - the agent participant's attribute `streaming_avatar.notices` (JSON list of
   strings, every notice of the session so far; late joiners see it too);
 - a text stream on topic `streaming-avatar.notice`, one message per problem.

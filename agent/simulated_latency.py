@@ -3,8 +3,8 @@
 `STREAMING_AVATAR_SIMULATE_CLOUD` makes the offline profile wait as a cloud LLM and TTS
 would: the LLM's first token `llm` seconds after the request, the TTS's first audio `tts`
 seconds after each request; nothing after the first chunk is delayed. Benchmarks then show
-what the cloud path costs and what preemptive generation saves. The defaults (README,
-"Simulated cloud timing") come from published figures:
+what the cloud path costs and what preemptive generation saves. The defaults (docs/operations.md,
+"Environment variables") come from published figures:
 
 - LLM, 0.5 s: Gemini Flash's time to first token, 0.51-0.52 s measured for 1.5 / 2.0 Flash
   over the OpenAI-compatible endpoint (danielcorin.com, "Gemini uses thinking by default");
