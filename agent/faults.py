@@ -22,7 +22,7 @@ from livekit.agents import APIConnectionError, APIConnectOptions, llm, tts, util
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .wrapped_providers import ChatRequest, WrappedLLM, WrappedTTS
+from .wrapped_providers import ChatRequest, RelayStream, WrappedLLM, WrappedTTS
 
 logger = logging.getLogger("streaming-avatar")
 
@@ -66,23 +66,18 @@ class FaultyLLM(WrappedLLM):
         return _FaultyLLMStream(self, request)
 
 
-class _FaultyLLMStream(llm.LLMStream):
+class _FaultyLLMStream(RelayStream):
     def __init__(self, faulty: FaultyLLM, request: ChatRequest) -> None:
-        super().__init__(faulty, chat_ctx=request.chat_ctx, tools=request.tools, conn_options=request.conn_options)
-        self._faulty = faulty
-        self._request = request
+        super().__init__(faulty, request)
+        self._switch = faulty.switch
 
-    async def _run(self) -> None:
-        fault = self._faulty.switch.read().llm
+    async def before(self) -> bool:
+        fault = self._switch.read().llm
         if fault == "raise":
             raise APIConnectionError("injected fault: the language model is unreachable")
         if fault == "hang":
             await asyncio.Event().wait()
-        if fault == "empty":
-            return
-        async with self._request.send_to(self._faulty.inner) as stream:
-            async for chunk in stream:
-                self._event_ch.send_nowait(chunk)
+        return fault != "empty"
 
 
 class FaultyTTS(WrappedTTS):

@@ -23,7 +23,7 @@ from typing import Any, Self
 from livekit.agents import APIConnectOptions, llm, tts, utils
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS
 
-from .wrapped_providers import ChatRequest, WrappedLLM, WrappedTTS
+from .wrapped_providers import ChatRequest, RelayStream, WrappedLLM, WrappedTTS
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -63,17 +63,14 @@ class DelayedLLM(WrappedLLM):
         return _DelayedLLMStream(self, request)
 
 
-class _DelayedLLMStream(llm.LLMStream):
+class _DelayedLLMStream(RelayStream):
     def __init__(self, delayed: DelayedLLM, request: ChatRequest) -> None:
-        super().__init__(delayed, chat_ctx=request.chat_ctx, tools=request.tools, conn_options=request.conn_options)
+        super().__init__(delayed, request)
         self._delayed = delayed
-        self._request = request
 
-    async def _run(self) -> None:
+    async def before(self) -> bool:
         await self._delayed.sleep(self._delayed.delay)
-        async with self._request.send_to(self._delayed.inner) as stream:
-            async for chunk in stream:
-                self._event_ch.send_nowait(chunk)
+        return True
 
 
 class DelayedTTS(WrappedTTS):

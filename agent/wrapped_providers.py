@@ -73,6 +73,26 @@ class WrappedLLM(_InnerNames, llm.LLM[Any]):
         raise NotImplementedError
 
 
+class RelayStream(llm.LLMStream):
+    """Passes `request` on to the wrapped LLM and its chunks back; subclasses act first in `before`."""
+
+    def __init__(self, wrapper: WrappedLLM, request: ChatRequest) -> None:
+        super().__init__(wrapper, chat_ctx=request.chat_ctx, tools=request.tools, conn_options=request.conn_options)
+        self._inner = wrapper.inner
+        self._request = request
+
+    async def _run(self) -> None:
+        if not await self.before():
+            return
+        async with self._request.send_to(self._inner) as stream:
+            async for chunk in stream:
+                self._event_ch.send_nowait(chunk)
+
+    async def before(self) -> bool:
+        """Whether the request goes on to the wrapped LLM (False: the reply stays empty)."""
+        return True
+
+
 class WrappedTTS(_InnerNames, tts.TTS[Any]):
     """Same capabilities, rate and names as `inner`; subclasses implement `synthesize`."""
 
