@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +25,8 @@ import numpy as np
 import pytest
 
 from agent.offline.espeak import SAMPLE_RATE as SPEECH_RATE
-from agent.offline.espeak import synthesize_with_phonemes
+from support.articulation import speak
+from support.articulation_corpus import Utterance
 from support.rooms import agent_participant, wait_for
 from support.stack import Worker
 from support.voice_client import AgentObserver, Microphone, Transcript, resample, trim_silence
@@ -34,17 +35,9 @@ TRANSCRIPT_TIMEOUT = 90
 """Seconds for a transcript: Whisper base takes 1-3 s an utterance on this CPU, far more under load."""
 
 
-@dataclass(frozen=True)
-class Utterance:
-    text: str
-    voice: str
-    language: str
-    rate_wpm: int = 175
-    pitch: int = 50
-
-    def samples(self) -> np.ndarray:
-        speech, _ = synthesize_with_phonemes(self.text, self.voice, rate_wpm=self.rate_wpm, pitch=self.pitch)
-        return resample(trim_silence(speech), SPEECH_RATE)
+def samples(utterance: Utterance) -> np.ndarray:
+    speech, _ = speak(utterance)
+    return resample(trim_silence(speech), SPEECH_RATE)
 
 
 def words(text: str) -> list[str]:
@@ -72,6 +65,16 @@ class Heard:
     seconds_to_transcript: float
 
 
+Hear = Callable[[Utterance, Callable[[str], bool]], Awaitable[Heard]]
+
+
+@pytest.fixture
+def hear(livekit_server, hearing_worker: Worker, connect, room_name: str) -> Hear:
+    return lambda utterance, until_heard: say_and_wait(
+        livekit_server, hearing_worker, connect, room_name, utterance, until_heard
+    )
+
+
 async def say_and_wait(
     livekit_server, worker: Worker, connect, room_name: str, utterance: Utterance, until_heard: Callable[[str], bool]
 ) -> Heard:
@@ -89,7 +92,7 @@ async def say_and_wait(
     def finished(identity: str) -> list[Transcript]:
         return [t for t in observer.transcripts if t.identity == identity and t.finished_at and t.text.strip()]
 
-    spoke_at = await microphone.say(utterance.samples())
+    spoke_at = await microphone.say(samples(utterance))
     try:
         user = await wait_for(
             lambda: next((t for t in finished(me) if until_heard(t.text)), None),
@@ -114,39 +117,23 @@ async def say_and_wait(
 @pytest.mark.parametrize(
     ("utterance", "key_words"),
     [
-        (Utterance("Can you tell me the time in London?", "en", "en"), ["tell", "time", "london"]),
+        (Utterance("en", "en", "Can you tell me the time in London?"), ["tell", "time", "london"]),
         (
-            Utterance("Please tell me a story about a dragon.", "en-us+f3", "en", rate_wpm=150, pitch=70),
+            Utterance("en", "en-us+f3", "Please tell me a story about a dragon.", rate_wpm=150, pitch=70),
             ["story", "dragon"],
         ),
     ],
     ids=["espeak-en", "espeak-en-us-f3-slow-high"],
 )
 async def test_an_english_question_is_heard_and_answered(
-    livekit_server, hearing_worker: Worker, connect, room_name: str, utterance: Utterance, key_words: list[str]
+    hear: Hear, utterance: Utterance, key_words: list[str]
 ) -> None:
-    heard = await say_and_wait(
-        livekit_server,
-        hearing_worker,
-        connect,
-        room_name,
-        utterance,
-        lambda text: len(missing(key_words, text)) <= 1,
-    )
+    heard = await hear(utterance, lambda text: len(missing(key_words, text)) <= 1)
 
     assert len(missing(key_words, heard.reply)) <= 1, heard.reply
 
 
-async def test_korean_speech_is_transcribed_in_korean_script_and_answered(
-    livekit_server, hearing_worker: Worker, connect, room_name: str
-) -> None:
-    heard = await say_and_wait(
-        livekit_server,
-        hearing_worker,
-        connect,
-        room_name,
-        Utterance("한국어로 대답해 주세요.", "ko", "ko"),
-        lambda text: hangul_share(text) >= 0.8,
-    )
+async def test_korean_speech_is_transcribed_in_korean_script_and_answered(hear: Hear) -> None:
+    heard = await hear(Utterance("ko", "ko", "한국어로 대답해 주세요."), lambda text: hangul_share(text) >= 0.8)
 
     assert heard.reply.startswith("말씀하신 내용은"), heard.reply
