@@ -265,3 +265,17 @@ def test_a_language_whisper_lacks_is_detected_with_a_notice(monkeypatch: pytest.
 
     assert isinstance(speech, faster_whisper.STT) and speech.options.language is None
     assert any("Whisper" in notice and "xh-ZA" in notice for notice in plan.notices)
+
+
+@pytest.mark.parametrize(("language", "window"), [("en-US", faster_whisper.DEFAULT_ENCODER_WINDOW), ("ko", None)])
+def test_english_is_transcribed_on_the_short_window(
+    monkeypatch: pytest.MonkeyPatch, vad: silero.VAD, language: str, window: float | None
+) -> None:
+    settings = settings_with(monkeypatch, keys={}, STREAMING_AVATAR_VOICE_PROFILE="offline")
+    metadata = DispatchMetadata(language=language)
+
+    speech = build_stt(
+        plan_voice_pipeline(settings, metadata), settings, metadata, whisper_model_dir=WHISPER_DIR, vad=vad
+    )
+
+    assert isinstance(speech, faster_whisper.STT) and speech.options.encoder_window == window

@@ -4,10 +4,19 @@ from livekit.agents import Plugin
 
 from .log import logger
 from .models import DEFAULT_MODEL, ModelNotFoundError, download_model, is_local_model, load_model, resolve_model_dir
-from .stt import SAMPLE_RATE, STT, WHISPER_LANGUAGES, STTOptions, to_whisper_audio, whisper_language
+from .stt import (
+    DEFAULT_ENCODER_WINDOW,
+    SAMPLE_RATE,
+    STT,
+    WHISPER_LANGUAGES,
+    STTOptions,
+    to_whisper_audio,
+    whisper_language,
+)
 from .version import __version__
 
 __all__ = [
+    "DEFAULT_ENCODER_WINDOW",
     "DEFAULT_MODEL",
     "SAMPLE_RATE",
     "STT",
