@@ -11,6 +11,7 @@ from .chat_guard import ChatGuard
 from .config import WorkerSettings
 from .memory import track_session
 from .metadata import parse_dispatch_metadata
+from .prewarm import wait_for_calm_cpu, warm_avatar
 from .provider_guards import report_provider_errors
 from .providers import build_llm, build_stt, build_tts, pack_voices, plan_voice_pipeline
 from .render_worker import install_render_worker
@@ -51,6 +52,9 @@ server = AgentServer(
 
 
 def prewarm(proc: JobProcess) -> None:
+    waited = wait_for_calm_cpu()
+    if waited > 0.2:
+        logger.info("process warm-up waited for the CPU", extra={"waited_s": round(waited, 2)})
     try:
         logger.info("lip-sync engine: %s", musetalk.prewarm_engine(settings.engine, settings.engine_config))
     except musetalk.MuseTalkPluginError as e:
@@ -63,6 +67,7 @@ def prewarm(proc: JobProcess) -> None:
     except faster_whisper.ModelNotFoundError as e:
         logger.error("speech input disabled on this worker: %s", e)
         proc.userdata["whisper_problem"] = str(e)
+    warm_avatar(settings)
 
 
 async def entrypoint(ctx: JobContext) -> None:
@@ -77,6 +82,7 @@ async def entrypoint(ctx: JobContext) -> None:
         logger.warning("voice pipeline: %s", notice, extra={"room": ctx.room.name})
 
     await ctx.connect()
+    logger.info("job connected", extra={"room": ctx.room.name})
     vad = ctx.proc.userdata["vad"]
     speech_input = build_stt(plan, metadata, whisper_model_dir=ctx.proc.userdata["whisper_model_dir"], vad=vad)
     session: AgentSession[None] = AgentSession(
