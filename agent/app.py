@@ -81,7 +81,13 @@ async def entrypoint(ctx: JobContext) -> None:
     for notice in plan.notices:
         logger.warning("voice pipeline: %s", notice, extra={"room": ctx.room.name})
 
-    await ctx.connect()
+    avatar = new_avatar(metadata.avatar)
+    avatar.prepare()  # while the job connects: the user is waiting for the first frame
+    try:
+        await ctx.connect()
+    except BaseException:
+        await avatar.aclose()
+        raise
     logger.info("job connected", extra={"room": ctx.room.name})
     vad = ctx.proc.userdata["vad"]
     speech_input = build_stt(plan, metadata, whisper_model_dir=ctx.proc.userdata["whisper_model_dir"], vad=vad)
@@ -101,7 +107,7 @@ async def entrypoint(ctx: JobContext) -> None:
     TurnLatencyLog(session)
     notices = NoticeBoard(ctx.room)
     report_provider_errors(session, notices)
-    avatar_notices = await start_avatar(session, ctx, metadata.avatar, notices)
+    avatar_notices = await start_avatar(avatar, session, ctx, notices)
     await session.start(
         agent=Agent(instructions=metadata.instructions or DEFAULT_INSTRUCTIONS),
         room=ctx.room,
@@ -114,17 +120,22 @@ async def entrypoint(ctx: JobContext) -> None:
     await notices.publish(parsed.problems + plan.notices + avatar_notices)
 
 
-async def start_avatar(session: AgentSession[None], ctx: JobContext, avatar_id: str, notices: NoticeBoard) -> list[str]:
-    """Give the agent its face; if no avatar can run, the job goes on voice-only and says why.
-
-    Returns the notices of the start; later ones (a remote render worker lost or replaced) go to `notices`.
-    """
-    avatar = musetalk.AvatarSession(
+def new_avatar(avatar_id: str) -> musetalk.AvatarSession:
+    return musetalk.AvatarSession(
         settings.avatar_options(avatar_id),
         mode=settings.avatar_mode,
         render_agent_name=settings.render_agent_name,
         render_join_timeout=settings.render_join_timeout,
     )
+
+
+async def start_avatar(
+    avatar: musetalk.AvatarSession, session: AgentSession[None], ctx: JobContext, notices: NoticeBoard
+) -> list[str]:
+    """Give the agent its face; if no avatar can run, the job goes on voice-only and says why.
+
+    Returns the notices of the start; later ones (a remote render worker lost or replaced) go to `notices`.
+    """
     try:
         await avatar.start(session, room=ctx.room)
     except musetalk.MuseTalkPluginError as e:

@@ -82,28 +82,51 @@ class AvatarPublisher:
         self._pacer_task: asyncio.Task[None] | None = None
         self._audio_source: rtc.AudioSource | None = None
         self._video_sink: VideoSink | None = None
+        self._preparing: asyncio.Task[None] | None = None
+        self._engine_name = ""
 
     @property
     def pacer(self) -> AvatarPacer | None:
         return self._pacer
 
+    def prepare(self) -> asyncio.Task[None]:
+        """Start preparing the avatar (engine, pack, first frame, encoder) without a room; the task.
+
+        `start` waits for it (and begins it if nobody has): a job that calls this before connecting
+        to its room prepares while it connects (docs/web.md, Latency)."""
+        if self._preparing is None:
+            self._preparing = asyncio.create_task(self._prepare_all(), name="musetalk-avatar-prepare")
+        return self._preparing
+
     async def start(self, room: rtc.Room) -> AvatarPacer:
-        """Prepare the avatar, publish its tracks from `room`'s local participant and start the clock."""
+        """Prepare the avatar if `prepare` has not, publish its tracks from `room`'s local participant and
+        start the clock."""
+        await self.prepare()
+        assert self._pacer is not None
+        published = time.perf_counter()
+        await self._publish_tracks(room)
+        logger.info("avatar tracks published", extra={"publish_ms": round(1000 * (time.perf_counter() - published))})
+        self._pacer_task = asyncio.create_task(self._pacer.run(), name="musetalk-avatar-pacer")
+        SESSIONS_ACTIVE.inc()
+        SESSIONS_STARTED.labels(engine=self._engine_name, encoder=self._video_sink_name()).inc()
+        return self._pacer
+
+    async def _prepare_all(self) -> None:
         self._loop = asyncio.get_running_loop()
         started = time.perf_counter()
         engine, self.engine_reason = await asyncio.to_thread(
             resolve_engine, self._opts.engine, self._opts.engine_config
         )
+        self._engine_name = engine.name
         pack, prepared = await self._prepare_with_fallback(engine)
         spec = prepared.spec
         lip_session = await self._resilient_session(engine, prepared)
         self._audio_source = rtc.AudioSource(self._opts.sample_rate, 1, queue_size_ms=self._opts.audio_queue_ms)
         self._video_sink = await asyncio.to_thread(self._open_video_sink, spec)
-        ready = time.perf_counter()
         logger.info(
             "avatar ready",
             extra={
-                "ready_ms": round(1000 * (ready - started)),
+                "ready_ms": round(1000 * (time.perf_counter() - started)),
                 "avatar": pack.id,
                 "engine": engine.name,
                 "engine_reason": self.engine_reason,
@@ -126,12 +149,6 @@ class AvatarPublisher:
             audio_queue_s=self._opts.audio_queue_ms / 1000,
             idle_every=idle_every,
         )
-        await self._publish_tracks(room)
-        logger.info("avatar tracks published", extra={"publish_ms": round(1000 * (time.perf_counter() - ready))})
-        self._pacer_task = asyncio.create_task(self._pacer.run(), name="musetalk-avatar-pacer")
-        SESSIONS_ACTIVE.inc()
-        SESSIONS_STARTED.labels(engine=engine.name, encoder=self._video_sink_name()).inc()
-        return self._pacer
 
     async def _prepare_with_fallback(self, engine: LipSyncEngine[Any]) -> tuple[AvatarPack, PreparedAvatar[Any]]:
         """The requested pack prepared for `engine`; a broken or unknown one falls back to the default pack."""
@@ -203,6 +220,8 @@ class AvatarPublisher:
         )
 
     async def aclose(self) -> None:
+        if self._preparing is not None and not self._preparing.done():
+            await utils.aio.cancel_and_wait(self._preparing)
         if self._pacer_task is not None:
             await utils.aio.cancel_and_wait(self._pacer_task)
             self._pacer_task = None
