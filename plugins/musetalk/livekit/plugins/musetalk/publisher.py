@@ -38,6 +38,13 @@ AVATAR_STREAM = "camera"
 in a room with `sync_streams` subscribers get them as one WebRTC media stream, which browsers play in sync."""
 
 
+def encoder_options(spec: VideoSpec) -> EncoderOptions:
+    """The encoder settings for frames of `spec` (the rate-feedback ceiling follows a frame rate above 30)."""
+    return EncoderOptions(
+        width=spec.width, height=spec.height, fps=float(spec.fps), max_fps=max(EncoderOptions.max_fps, spec.fps)
+    )
+
+
 def prewarm_avatar(opts: AvatarOptions) -> float:
     """Run a session's start once, off the clock: load and prepare `opts`' pack (its cache read from
     disk), render a frame and encode it. A worker's idle process does this before its first job, so the
@@ -58,8 +65,7 @@ def prewarm_avatar(opts: AvatarOptions) -> float:
     finally:
         session.close()
     if opts.video_encoder != "raw":
-        options = EncoderOptions(width=prepared.spec.width, height=prepared.spec.height, fps=float(prepared.spec.fps))
-        encoder, _ = create_encoder(opts.video_encoder, options)
+        encoder, _ = create_encoder(opts.video_encoder, encoder_options(prepared.spec))
         try:
             encoder.encode(image)
         finally:
@@ -199,9 +205,7 @@ class AvatarPublisher:
         if self._opts.video_encoder == "raw":
             self.encoder_reason = "raw frames: the LiveKit SDK encodes"
             return RawVideoSink(spec.width, spec.height)
-        options = EncoderOptions(
-            width=spec.width, height=spec.height, fps=float(spec.fps), max_fps=max(EncoderOptions.max_fps, spec.fps)
-        )
+        options = encoder_options(spec)
         encoder, self.encoder_reason = create_encoder(self._opts.video_encoder, options)
         return EncodedVideoSink(encoder, replacement=lambda: X264Encoder(options), on_notice=self._notice_from_thread)
 
