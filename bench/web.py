@@ -44,7 +44,6 @@ STEPS = (
     "job_connected",
     "avatar_ready",
     "tracks_published",
-    "video_track_at_page",
     "video_element",
     "keyframe_requested",
     "video_loadeddata",
@@ -102,10 +101,6 @@ async def one_session(browser: Browser, url: str, worker: Worker) -> dict[str, f
         "signalling_open": seen.marks.get("signal_open", float("nan")),
         "page_connected": min((p["connected"] for p in seen.peers if p["connected"] is not None), default=float("nan")),
         **worker_steps(worker, room, await page.evaluate("performance.timeOrigin")),
-        # the avatar's tracks as WebRTC hands them to the page (LiveKit's stream ids start with the publisher's id)
-        "video_track_at_page": next(
-            (t["t"] for t in seen.tracks if t["kind"] == "video" and t["streams"][0].startswith("PA_")), float("nan")
-        ),
         "video_element": seen.marks.get("video_element", float("nan")),
         "video_loadeddata": seen.marks.get("video_loadeddata", float("nan")),
         "first_frame": first_frame,
