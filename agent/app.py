@@ -11,6 +11,7 @@ from .chat_guard import ChatGuard
 from .config import WorkerSettings
 from .memory import track_session
 from .metadata import parse_dispatch_metadata
+from .prewarm import wait_for_calm_cpu, warm_avatar
 from .provider_guards import report_provider_errors
 from .providers import build_llm, build_stt, build_tts, pack_voices, plan_voice_pipeline
 from .render_worker import install_render_worker
@@ -51,6 +52,9 @@ server = AgentServer(
 
 
 def prewarm(proc: JobProcess) -> None:
+    waited = wait_for_calm_cpu()
+    if waited > 0.2:
+        logger.info("process warm-up waited for the CPU", extra={"waited_s": round(waited, 2)})
     try:
         logger.info("lip-sync engine: %s", musetalk.prewarm_engine(settings.engine, settings.engine_config))
     except musetalk.MuseTalkPluginError as e:
@@ -65,6 +69,7 @@ def prewarm(proc: JobProcess) -> None:
     except faster_whisper.ModelNotFoundError as e:
         logger.error("speech input disabled on this worker: %s", e)
         proc.userdata["whisper_problem"] = str(e)
+    warm_avatar(settings)
 
 
 async def entrypoint(ctx: JobContext) -> None:
@@ -78,7 +83,14 @@ async def entrypoint(ctx: JobContext) -> None:
     for notice in plan.notices:
         logger.warning("voice pipeline: %s", notice, extra={"room": ctx.room.name})
 
-    await ctx.connect()
+    avatar = new_avatar(metadata.avatar)
+    avatar.prepare()  # while the job connects: the user is waiting for the first frame
+    try:
+        await ctx.connect()
+    except BaseException:
+        await avatar.aclose()
+        raise
+    logger.info("job connected", extra={"room": ctx.room.name})
     vad = ctx.proc.userdata["vad"]
     speech_input = build_stt(
         plan, settings, metadata, whisper_model_dir=ctx.proc.userdata["whisper_model_dir"], vad=vad
@@ -100,7 +112,7 @@ async def entrypoint(ctx: JobContext) -> None:
     TurnLatencyLog(session)
     notices = NoticeBoard(ctx.room)
     report_provider_errors(session, notices)
-    avatar_notices = await start_avatar(session, ctx, metadata.avatar, notices)
+    avatar_notices = await start_avatar(avatar, session, ctx, notices)
     await session.start(
         agent=Agent(instructions=metadata.instructions or DEFAULT_INSTRUCTIONS),
         room=ctx.room,
@@ -113,17 +125,22 @@ async def entrypoint(ctx: JobContext) -> None:
     await notices.publish(parsed.problems + plan.notices + avatar_notices)
 
 
-async def start_avatar(session: AgentSession[None], ctx: JobContext, avatar_id: str, notices: NoticeBoard) -> list[str]:
-    """Give the agent its face; if no avatar can run, the job goes on voice-only and says why.
-
-    Returns the notices of the start; later ones (a remote render worker lost or replaced) go to `notices`.
-    """
-    avatar = musetalk.AvatarSession(
+def new_avatar(avatar_id: str) -> musetalk.AvatarSession:
+    return musetalk.AvatarSession(
         settings.avatar_options(avatar_id),
         mode=settings.avatar_mode,
         render_agent_name=settings.render_agent_name,
         render_join_timeout=settings.render_join_timeout,
     )
+
+
+async def start_avatar(
+    avatar: musetalk.AvatarSession, session: AgentSession[None], ctx: JobContext, notices: NoticeBoard
+) -> list[str]:
+    """Give the agent its face; if no avatar can run, the job goes on voice-only and says why.
+
+    Returns the notices of the start; later ones (a remote render worker lost or replaced) go to `notices`.
+    """
     try:
         await avatar.start(session, room=ctx.room)
     except musetalk.MuseTalkPluginError as e:

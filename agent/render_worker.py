@@ -19,6 +19,7 @@ from livekit.plugins import musetalk
 
 from .config import WorkerSettings
 from .memory import track_session
+from .prewarm import wait_for_calm_cpu, warm_avatar
 from .room_notices import NoticeBoard
 
 logger = logging.getLogger("streaming-avatar")
@@ -32,10 +33,13 @@ def install_render_worker(server: AgentServer, settings: WorkerSettings) -> None
 
 
 def prewarm_render(settings: WorkerSettings, proc: JobProcess) -> None:
+    wait_for_calm_cpu()
     try:
         logger.info("lip-sync engine: %s", musetalk.prewarm_engine(settings.engine, settings.engine_config))
     except musetalk.MuseTalkPluginError as e:
         logger.error("lip-sync engine unavailable, render jobs will fail: %s", e)
+        return
+    warm_avatar(settings)
 
 
 async def accept_render_job(req: JobRequest) -> None:

@@ -21,6 +21,16 @@ The cross-correlation of the mouth-motion curve with the audio envelope is a
 second, differently biased measure (a frame is held for its whole 40 ms). During
 each turn a second client joins; its first decoded frame needs a keyframe, which
 the encoder makes on the subscriber's request.
+
+Then the offset per run, as a viewer sees it (`av_offset_runs`): each run a fresh
+Python subscriber and a fresh headless Chromium viewer (livekit-client, the package
+the web page bundles, playing the tracks in <video>/<audio>) join, watch one turn and
+leave, so each run's jitter buffers and A/V synchronisation settle anew. In Chromium
+the audio is the remote audio as played, through WebAudio (an AudioWorklet's level per
+128-sample quantum at the time it plays, `AudioContext.getOutputTimestamp`), and the
+video the frames the <video> presents (`requestVideoFrameCallback`'s
+`expectedDisplayTime`), both on the page's clock; the Python subscriber's figures are
+by render time, as above.
 """
 
 from __future__ import annotations
@@ -35,11 +45,13 @@ import numpy as np
 from _common import inbound_rtp_stats, json_arg_parser, machine, print_table, summary, write_json
 from livekit import rtc
 from livekit.agents.voice.avatar import DataStreamAudioOutput
+from playwright.async_api import Browser, async_playwright
 
 from livekit.plugins.musetalk import AvatarOptions, RenderRequest
+from support.browser import launch_chromium, open_viewer, probe, viewer_site
 from support.lipsync import audio_envelope, closed_mouth, default_mouth_box, mouth_change
 from support.rooms import agent_participant, record_agent, wait_for
-from support.stack import start_livekit_server, start_worker
+from support.stack import LiveKitServer, start_livekit_server, start_worker
 
 ROOM = "avsync"
 VOICE_IDENTITY = "bench-voice-agent"
@@ -157,12 +169,85 @@ def offset_stats(audio_on: list[float], times: np.ndarray, change: np.ndarray) -
     return np.array(paired_offsets(audio_on, video_on)) * 1000, len(video_on)
 
 
+def run_stats(client: str, offsets_ms: np.ndarray) -> dict[str, object]:
+    return {
+        "client": client,
+        "mean": round(float(offsets_ms.mean()), 1) if len(offsets_ms) else None,
+        "p95_abs": round(float(np.percentile(np.abs(offsets_ms), 95)), 1) if len(offsets_ms) else None,
+        "pairs": len(offsets_ms),
+    }
+
+
+def browser_offsets_ms(envelope: list[list[float]], mouth: list[dict[str, float]]) -> np.ndarray:
+    """Offsets (ms) from the Chromium probe: audio onsets in the played audio, mouth openings in the
+    presented frames, both on the page's clock."""
+    env = np.array(envelope)
+    frames = [m for m in mouth if m["open"] > 0]  # before that the probe was still taking its reference
+    if len(env) == 0 or not frames:
+        return np.array([])
+    audio_on = onsets(env[:, 0] / 1000, env[:, 1], threshold=0.15 * env[:, 1].max(), quiet_s=0.12)
+    shown = np.array([m["shown"] for m in frames]) / 1000
+    offsets_ms, _ = offset_stats(audio_on, shown, np.array([m["open"] for m in frames]))
+    return offsets_ms
+
+
+async def viewer_run(
+    server: LiveKitServer,
+    browser: Browser,
+    site: str,
+    output: DataStreamAudioOutput,
+    speech: np.ndarray,
+    sample_rate: int,
+    run: int,
+    crop: tuple[int, int, int, int],
+    mouth_box: tuple[float, float, float, float],
+) -> list[dict[str, object]]:
+    """One run: a fresh Python subscriber and a fresh Chromium viewer watch one turn; each one's offsets."""
+    x0, y0, x1, y1 = crop
+    box = (0, 0, x1 - x0, y1 - y0)
+    room = rtc.Room()
+    await room.connect(server.url, server.token(ROOM, f"viewer-python-{run}"))
+    media = record_agent(room, crop=crop)
+    token = server.token(ROOM, f"viewer-browser-{run}")
+    page = await open_viewer(browser, site, server.url, token, mouth_box=mouth_box)
+    try:
+        await wait_for(lambda: len(media.video) > 25, timeout=30, what="the Python viewer's idle frames")
+        for _ in range(300):
+            if len((await probe(page)).frames) > 25:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)
+        idle_end = time.monotonic()
+        await say(output, speech, sample_rate)
+        await asyncio.sleep(0.5)
+        seen = await probe(page)
+        media.stop()
+    finally:
+        await page.context.close()
+        await room.disconnect()
+    render = np.array([timestamp_us for _, timestamp_us, _ in media.video]) / 1e6
+    _, change = mouth_change(media, box, closed_mouth(media.video_between(0, idle_end), box))
+    onset_times, onset_env = audio_envelope(media, window_s=ONSET_WINDOW_S)
+    audio_on = onsets(onset_times, onset_env, threshold=0.15 * onset_env.max(), quiet_s=0.12)
+    python_ms, _ = offset_stats(audio_on, render, change)
+    one_stream = bool(seen.remote_streams("audio")) and seen.remote_streams("audio") == seen.remote_streams("video")
+    return [
+        {**run_stats("python", python_ms), "run": run},
+        {
+            **run_stats("browser", browser_offsets_ms(seen.envelope, seen.mouth)),
+            "run": run,
+            "one_media_stream": one_stream,
+        },
+    ]
+
+
 async def main() -> None:
     parser = json_arg_parser(__doc__ or "")
     parser.add_argument("--turns", type=int, default=6)
     parser.add_argument("--syllables", type=int, default=15, help="per turn")
     parser.add_argument("--fps", type=int, default=None, help="the avatar's frame rate (default: the pack's)")
     parser.add_argument("--soak-minutes", type=float, default=0.0, help="then keep it talking this long (drift check)")
+    parser.add_argument("--runs", type=int, default=6, help="viewer runs (a fresh Python and Chromium viewer each)")
     args = parser.parse_args()
     x0, y0, x1, y1 = default_mouth_box()
     box = (0, 0, x1 - x0, y1 - y0)  # frames are recorded as mouth crops
@@ -208,6 +293,19 @@ async def main() -> None:
                 soak_end = time.monotonic() + args.soak_minutes * 60
         jitter_buffers = await jitter_buffer_ms(room)
         media.stop()
+        runs: list[dict[str, object]] = []
+        if args.runs:
+            size = opts.width or 512
+            mouth_box = (x0 / size, y0 / size, x1 / size, y1 / size)
+            with viewer_site() as site:
+                async with async_playwright() as playwright:
+                    browser = await launch_chromium(playwright, fake_microphone=None)
+                    for run in range(args.runs):
+                        speech = syllables(opts.sample_rate, args.syllables, rng)
+                        runs += await viewer_run(
+                            server, browser, site, output, speech, opts.sample_rate, run, (x0, y0, x1, y1), mouth_box
+                        )
+                    await browser.close()
     finally:
         await room.disconnect()
         await voice.disconnect()
@@ -245,7 +343,9 @@ async def main() -> None:
         "late_join_first_frame_ms": summary(list(join_ms)),
         "late_join_subscribed_to_first_frame_ms": summary(list(subscribed_ms)),
         "fps": args.fps or 25,
+        "av_offset_runs": runs,
         "machine": machine(),
+        "load_average": Path("/proc/loadavg").read_text().split()[:3],
     }
     av = result["av_offset_ms"]
     print_table(
@@ -281,6 +381,22 @@ async def main() -> None:
         ],
         ("metric (ms)", "value"),
     )
+    if runs:
+        print(f"\nA/V offset per viewer run (video − audio, ms; load average {' '.join(result['load_average'])})")
+        print_table(
+            [
+                (
+                    str(r["run"]),
+                    str(r["client"]),
+                    str(r["mean"]),
+                    str(r["p95_abs"]),
+                    str(r["pairs"]),
+                    str(r.get("one_media_stream", "")),
+                )
+                for r in runs
+            ],
+            ("run", "client", "mean", "p95 |offset|", "pairs", "one media stream"),
+        )
     write_json(args.json, result)
 
 

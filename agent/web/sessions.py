@@ -96,6 +96,8 @@ class SessionRooms:
                     departure_timeout=DEPARTURE_TIMEOUT_S,
                     metadata=json.dumps({"created_by": ROOM_TAG, "agent": self._settings.agent_name, "client": client}),
                     agents=[api.RoomAgentDispatch(agent_name=self._settings.agent_name, metadata=dispatch_metadata)],
+                    # the avatar's audio and video as one media stream, which browsers play in sync (docs/web.md)
+                    sync_streams=True,
                 )
             )
         )

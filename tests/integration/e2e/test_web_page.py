@@ -148,6 +148,27 @@ async def test_typed_message_is_answered_with_video_audio_transcript_and_states(
     assert seen.frames_between(sent_at, await page_now(page)) > 100, "the video kept playing while it spoke"
 
 
+async def test_the_avatars_video_and_audio_reach_the_page_as_one_media_stream(
+    chromium: Browser, site: WebServer
+) -> None:
+    """Browsers play the tracks of one media stream in sync (lip-sync) and the others each on its own:
+    the avatar's audio and video must arrive as one, which LiveKit does in a `sync_streams` room."""
+    page = await open_page(chromium, site.url)
+    await start_session(page)
+    await wait_for_video(page, frames=5)
+    await expect(page.get_by_test_id("agent-state")).to_have_attribute("data-state", "listening", timeout=15_000)
+    await wait_until(lambda: _count(page, "envelope"), 100, 10, "the played remote audio in WebAudio")
+    seen = await probe(page)
+    video, audio = seen.remote_streams("video"), seen.remote_streams("audio")
+    assert len(video) == 1 and len(audio) == 1, (video, audio)
+    assert video == audio, f"the avatar's video and audio are in different media streams: {video} / {audio}"
+    assert all(frame["shown"] > 0 for frame in seen.frames), "each presented frame carries its display time"
+
+
+async def _count(page: Page, key: str) -> int:
+    return int(await page.evaluate(f"window.__probe.{key}.length"))
+
+
 async def test_interrupt_silences_the_avatar_and_end_closes_the_room(
     chromium: Browser, site: WebServer, livekit_server: LiveKitServer
 ) -> None:

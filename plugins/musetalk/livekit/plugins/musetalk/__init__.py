@@ -53,6 +53,7 @@ from .packs import (
     load_pack,
     validate_pack_id,
 )
+from .publisher import prewarm_avatar
 from .remote import DEFAULT_RENDER_AGENT_NAME, RenderRequest
 from .remote_render import RemoteAvatarRenderer
 from .types import AvatarFrame, FrameImage, Pcm, ProgressCallback, VideoSpec
@@ -97,6 +98,7 @@ __all__ = [
     "load_engine",
     "load_pack",
     "prepare_avatar",
+    "prewarm_avatar",
     "prewarm_engine",
     "register_download",
     "register_engine",

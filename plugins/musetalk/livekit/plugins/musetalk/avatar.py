@@ -83,8 +83,16 @@ class AvatarSession(_BaseAvatarSession[AvatarEvent]):
     def pacer(self) -> AvatarPacer | None:
         return self._publisher.pacer
 
+    def prepare(self) -> None:
+        """Begin preparing the avatar (engine, pack, encoder) before there is a room: a job that calls
+        this before `ctx.connect()` prepares while it connects, and `start` then only publishes.
+        Optional; a failure surfaces from `start`. Nothing to do in remote mode (the render worker prepares)."""
+        if self._mode == "in-process":
+            self._publisher.prepare()
+
     async def start(self, agent_session: AgentSession[Any], room: rtc.Room) -> None:
-        """Prepare the avatar, publish its tracks and take over the session's audio output."""
+        """Prepare the avatar (unless `prepare` began it), publish its tracks and take over the session's
+        audio output."""
         if self._mode == "remote":
             await self._start_remote(agent_session, room)
             return

@@ -9,6 +9,7 @@ feeds its pacer with speech and listens to its playback events.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -32,6 +33,44 @@ from .video_sinks import EncodedVideoSink, RawVideoSink, VideoSink
 
 AUDIO_TRACK_NAME = "avatar_audio"
 VIDEO_TRACK_NAME = "avatar_video"
+AVATAR_STREAM = "camera"
+"""The stream both tracks name on publishing (LiveKit's `stream`, the default for a camera and a microphone):
+in a room with `sync_streams` subscribers get them as one WebRTC media stream, which browsers play in sync."""
+
+
+def encoder_options(spec: VideoSpec) -> EncoderOptions:
+    """The encoder settings for frames of `spec` (the rate-feedback ceiling follows a frame rate above 30)."""
+    return EncoderOptions(
+        width=spec.width, height=spec.height, fps=float(spec.fps), max_fps=max(EncoderOptions.max_fps, spec.fps)
+    )
+
+
+def prewarm_avatar(opts: AvatarOptions) -> float:
+    """Run a session's start once, off the clock: load and prepare `opts`' pack (its cache read from
+    disk), render a frame and encode it. A worker's idle process does this before its first job, so the
+    job's own start finds the files in the page cache and the code paths warm (docs/web.md, Latency).
+    Returns the seconds it took."""
+    started = time.perf_counter()
+    engine, _ = resolve_engine(opts.engine, opts.engine_config)
+    pack = load_pack(opts.avatar, opts.avatar_dirs)
+    spec = VideoSpec(
+        width=opts.width or pack.video_spec.width,
+        height=opts.height or pack.video_spec.height,
+        fps=opts.fps or pack.video_spec.fps,
+    )
+    prepared = engine.prepare(pack, spec, cache_root=opts.cache_dir)
+    session = engine.new_session(prepared, sample_rate=opts.sample_rate)
+    try:
+        image = session.next_frame().image
+    finally:
+        session.close()
+    if opts.video_encoder != "raw":
+        encoder, _ = create_encoder(opts.video_encoder, encoder_options(prepared.spec))
+        try:
+            encoder.encode(image)
+        finally:
+            encoder.close()
+    return time.perf_counter() - started
 
 
 class AvatarPublisher:
@@ -49,17 +88,42 @@ class AvatarPublisher:
         self._pacer_task: asyncio.Task[None] | None = None
         self._audio_source: rtc.AudioSource | None = None
         self._video_sink: VideoSink | None = None
+        self._preparing: asyncio.Task[None] | None = None
+        self._engine_name = ""
 
     @property
     def pacer(self) -> AvatarPacer | None:
         return self._pacer
 
+    def prepare(self) -> asyncio.Task[None]:
+        """Start preparing the avatar (engine, pack, first frame, encoder) without a room; the task.
+
+        `start` waits for it (and begins it if nobody has): a job that calls this before connecting
+        to its room prepares while it connects (docs/web.md, Latency)."""
+        if self._preparing is None:
+            self._preparing = asyncio.create_task(self._prepare_all(), name="musetalk-avatar-prepare")
+        return self._preparing
+
     async def start(self, room: rtc.Room) -> AvatarPacer:
-        """Prepare the avatar, publish its tracks from `room`'s local participant and start the clock."""
+        """Prepare the avatar if `prepare` has not, publish its tracks from `room`'s local participant and
+        start the clock."""
+        await self.prepare()
+        assert self._pacer is not None
+        published = time.perf_counter()
+        await self._publish_tracks(room)
+        logger.info("avatar tracks published", extra={"publish_ms": round(1000 * (time.perf_counter() - published))})
+        self._pacer_task = asyncio.create_task(self._pacer.run(), name="musetalk-avatar-pacer")
+        SESSIONS_ACTIVE.inc()
+        SESSIONS_STARTED.labels(engine=self._engine_name, encoder=self._video_sink_name()).inc()
+        return self._pacer
+
+    async def _prepare_all(self) -> None:
         self._loop = asyncio.get_running_loop()
+        started = time.perf_counter()
         engine, self.engine_reason = await asyncio.to_thread(
             resolve_engine, self._opts.engine, self._opts.engine_config
         )
+        self._engine_name = engine.name
         pack, prepared = await self._prepare_with_fallback(engine)
         spec = prepared.spec
         lip_session = await self._resilient_session(engine, prepared)
@@ -68,6 +132,7 @@ class AvatarPublisher:
         logger.info(
             "avatar ready",
             extra={
+                "ready_ms": round(1000 * (time.perf_counter() - started)),
                 "avatar": pack.id,
                 "engine": engine.name,
                 "engine_reason": self.engine_reason,
@@ -90,11 +155,6 @@ class AvatarPublisher:
             audio_queue_s=self._opts.audio_queue_ms / 1000,
             idle_every=idle_every,
         )
-        await self._publish_tracks(room)
-        self._pacer_task = asyncio.create_task(self._pacer.run(), name="musetalk-avatar-pacer")
-        SESSIONS_ACTIVE.inc()
-        SESSIONS_STARTED.labels(engine=engine.name, encoder=self._video_sink_name()).inc()
-        return self._pacer
 
     async def _prepare_with_fallback(self, engine: LipSyncEngine[Any]) -> tuple[AvatarPack, PreparedAvatar[Any]]:
         """The requested pack prepared for `engine`; a broken or unknown one falls back to the default pack."""
@@ -145,22 +205,27 @@ class AvatarPublisher:
         if self._opts.video_encoder == "raw":
             self.encoder_reason = "raw frames: the LiveKit SDK encodes"
             return RawVideoSink(spec.width, spec.height)
-        options = EncoderOptions(
-            width=spec.width, height=spec.height, fps=float(spec.fps), max_fps=max(EncoderOptions.max_fps, spec.fps)
-        )
+        options = encoder_options(spec)
         encoder, self.encoder_reason = create_encoder(self._opts.video_encoder, options)
         return EncodedVideoSink(encoder, replacement=lambda: X264Encoder(options), on_notice=self._notice_from_thread)
 
     async def _publish_tracks(self, room: rtc.Room) -> None:
+        """Both tracks at once: one signalling round trip fewer before the first frame (docs/web.md, Latency)."""
         assert self._audio_source is not None and self._video_sink is not None
         audio_track = rtc.LocalAudioTrack.create_audio_track(AUDIO_TRACK_NAME, self._audio_source)
         video_track = rtc.LocalVideoTrack.create_video_track(VIDEO_TRACK_NAME, self._video_sink.source)
-        await room.local_participant.publish_track(
-            audio_track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+        audio_options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE, stream=AVATAR_STREAM)
+        video_options = self._video_sink.publish_options()
+        video_options.stream = AVATAR_STREAM
+        # Video's request first: a page negotiates one subscription at a time, and the first frame needs only it.
+        await asyncio.gather(
+            room.local_participant.publish_track(video_track, video_options),
+            room.local_participant.publish_track(audio_track, audio_options),
         )
-        await room.local_participant.publish_track(video_track, self._video_sink.publish_options())
 
     async def aclose(self) -> None:
+        if self._preparing is not None and not self._preparing.done():
+            await utils.aio.cancel_and_wait(self._preparing)
         if self._pacer_task is not None:
             await utils.aio.cancel_and_wait(self._pacer_task)
             self._pacer_task = None

@@ -171,7 +171,9 @@ class EncodedVideoSink(SenderThreadSink):
         self.encoder = encoder
         self.source = rtc.EncodedVideoSource(encoder.options.width, encoder.options.height)
         self.frames_rejected = 0
+        self.frames_sent = 0
         self.replacements = 0
+        self._keyframe_requests = 0
         self._replacement = replacement
         self._on_notice = on_notice or (lambda sentence: None)
         super().__init__()
@@ -192,6 +194,10 @@ class EncodedVideoSink(SenderThreadSink):
         feedback = self.source.take_feedback()
         if feedback.keyframe_requested:
             KEYFRAME_REQUESTS.inc()
+            self._keyframe_requests += 1
+            if self._keyframe_requests <= 3:  # the first ones: a subscriber's first picture waits for them
+                extra = {"number": self._keyframe_requests, "frames_sent": self.frames_sent}
+                logger.info("keyframe request", extra=extra)
         if feedback.rate_control is not None:
             RATE_UPDATES.inc()
         apply_feedback(self.encoder, feedback)
@@ -215,6 +221,7 @@ class EncodedVideoSink(SenderThreadSink):
                 metadata=metadata,
             )
         )
+        self.frames_sent += 1
         if not accepted:
             self.frames_rejected += 1
 
