@@ -18,7 +18,7 @@ from .room_controls import install_room_controls
 from .room_notices import NoticeBoard
 from .turn_metrics import TurnLatencyLog
 from .turn_taking import TURN_HANDLING, VAD_MIN_SILENCE_S
-from .whisper_model import load_whisper_model
+from .whisper_model import load_whisper_model, whisper_language_problem
 
 logger = logging.getLogger("streaming-avatar")
 
@@ -72,7 +72,9 @@ async def entrypoint(ctx: JobContext) -> None:
     for problem in parsed.problems:
         logger.warning("dispatch metadata: %s", problem, extra={"room": ctx.room.name})
 
-    plan = plan_voice_pipeline(settings, metadata, whisper_problem=ctx.proc.userdata["whisper_problem"])
+    # A language Whisper does not know (e.g. "xh") makes the session text-only instead of crashing the job.
+    whisper_problem = ctx.proc.userdata["whisper_problem"] or whisper_language_problem(metadata.language)
+    plan = plan_voice_pipeline(settings, metadata, whisper_problem=whisper_problem)
     for notice in plan.notices:
         logger.warning("voice pipeline: %s", notice, extra={"room": ctx.room.name})
 

@@ -75,3 +75,12 @@ def load_whisper_model(model: str, cache_root: Path | None = None) -> str:
             f"faster-whisper model {model!r} at {model_dir} does not load ({e}). {DOWNLOAD_HINT}"
         ) from e
     return model_dir
+
+
+def whisper_language_problem(language: str) -> str | None:
+    """Why Whisper cannot transcribe a session in `language` (a BCP-47 tag), or None when it can."""
+    try:
+        faster_whisper.whisper_language(language)
+    except ValueError as e:
+        return str(e)
+    return None

@@ -12,7 +12,7 @@ from livekit.agents import Plugin
 from livekit.plugins import faster_whisper
 
 from agent import whisper_model
-from agent.whisper_model import load_whisper_model
+from agent.whisper_model import load_whisper_model, whisper_language_problem
 from support.tiny_whisper import build_tiny_whisper
 
 
@@ -88,3 +88,8 @@ def test_download_files_fetches_the_registered_models(monkeypatch: pytest.Monkey
     plugin.download_files()
 
     assert fetched == [faster_whisper.DEFAULT_MODEL, "medium"]
+
+
+def test_a_language_whisper_does_not_know_is_a_problem_for_the_plan_not_a_crash() -> None:
+    assert whisper_language_problem("ko-KR") is None and whisper_language_problem("en") is None
+    assert whisper_language_problem("xh") == "Whisper does not support language 'xh'"
