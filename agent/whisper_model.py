@@ -75,4 +75,3 @@ def load_whisper_model(model: str, cache_root: Path | None = None, *, compute_ty
             f"faster-whisper model {model!r} at {model_dir} does not load ({e}). {DOWNLOAD_HINT}"
         ) from e
     return model_dir
-

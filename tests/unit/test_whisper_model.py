@@ -88,4 +88,3 @@ def test_download_files_fetches_the_registered_models(monkeypatch: pytest.Monkey
     plugin.download_files()
 
     assert fetched == [faster_whisper.DEFAULT_MODEL, "medium"]
-
