@@ -93,6 +93,10 @@ class WorkerSettings(EnvSettings):
     """A faster-whisper name (from the Hugging Face cache, else the bundled Whisper base) or a directory."""
     whisper_compute_type: str = Field("int8", validation_alias="STREAMING_AVATAR_WHISPER_COMPUTE_TYPE")
     """CTranslate2 compute type; int8 is ~2x faster than float32 on a CPU (float16 / int8_float16 on a GPU)."""
+    whisper_window: float = Field(0, ge=0, validation_alias="STREAMING_AVATAR_WHISPER_WINDOW")
+    """English only, opt-in: seconds of audio Whisper's encoder sees at least (0: Whisper's full 30 s window). 8 cut
+    a question's transcription from ~1.4 to ~0.4 s on one core, but through Chromium's microphone processing it
+    misheard "Hello there, can you hear me?" ("Hello, Tha, Khanyu Kiyabee.") where the full window got it."""
     whisper_beam_size: int = Field(1, ge=1, validation_alias="STREAMING_AVATAR_WHISPER_BEAM_SIZE")
     """1 (greedy) costs ~30 % less per utterance on a CPU than 5 and read our test sentences the same."""
     gemini_model: str = Field("gemini-2.5-flash", validation_alias="STREAMING_AVATAR_GEMINI_MODEL")

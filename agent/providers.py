@@ -139,7 +139,7 @@ def build_stt(
                     vad=vad,
                     early_transcription_after=EARLY_TRANSCRIPTION_AFTER_S,
                     encoder_window=(
-                        faster_whisper.DEFAULT_ENCODER_WINDOW
+                        settings.whisper_window or None
                         if metadata.language.split("-")[0].lower() in SHORT_WINDOW_LANGUAGES
                         else None
                     ),

@@ -1,7 +1,8 @@
 """How the avatar takes turns and gets interrupted (AgentSession `turn_handling`).
 
 - The user's turn ends on meaning, not on a fixed silence: silero reports the end of
-  speech after `VAD_MIN_SILENCE_S` (0.3 s); Whisper started on the utterance
+  speech after `VAD_MIN_SILENCE_S` (0.5 s: at 0.3 s a comma's pause through Chromium's
+  microphone processing ended the turn); Whisper started on the utterance
   `EARLY_TRANSCRIPTION_AFTER_S` into that silence; once the transcript is there,
   `UnfinishedPhraseDetector` (agent/end_of_turn.py) reads it. A finished sentence
   ends the turn `min_delay` after the last speech (already past by then); an unfinished
@@ -27,7 +28,7 @@ from livekit.agents.voice.turn import TurnHandlingOptions
 
 from .end_of_turn import UnfinishedPhraseDetector
 
-VAD_MIN_SILENCE_S = 0.3
+VAD_MIN_SILENCE_S = 0.5
 EARLY_TRANSCRIPTION_AFTER_S = 0.15
 ENDPOINTING_MIN_DELAY_S = 0.3
 UNFINISHED_PHRASE_WAIT_S = 2.0

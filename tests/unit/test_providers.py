@@ -267,11 +267,15 @@ def test_a_language_whisper_lacks_is_detected_with_a_notice(monkeypatch: pytest.
     assert any("Whisper" in notice and "xh-ZA" in notice for notice in plan.notices)
 
 
-@pytest.mark.parametrize(("language", "window"), [("en-US", faster_whisper.DEFAULT_ENCODER_WINDOW), ("ko", None)])
-def test_english_is_transcribed_on_the_short_window(
-    monkeypatch: pytest.MonkeyPatch, vad: silero.VAD, language: str, window: float | None
+@pytest.mark.parametrize(
+    ("language", "setting", "window"), [("en-US", "8", 8.0), ("en-US", "0", None), ("ko", "8", None)]
+)
+def test_only_english_can_be_transcribed_on_a_short_window(
+    monkeypatch: pytest.MonkeyPatch, vad: silero.VAD, language: str, setting: str, window: float | None
 ) -> None:
-    settings = settings_with(monkeypatch, keys={}, STREAMING_AVATAR_VOICE_PROFILE="offline")
+    settings = settings_with(
+        monkeypatch, keys={}, STREAMING_AVATAR_VOICE_PROFILE="offline", STREAMING_AVATAR_WHISPER_WINDOW=setting
+    )
     metadata = DispatchMetadata(language=language)
 
     speech = build_stt(
