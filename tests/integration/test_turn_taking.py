@@ -34,7 +34,12 @@ def words(text: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def hearing_worker(launch_worker, whisper_base_dir: Path) -> Worker:
-    return launch_worker("turn-taking", extra_env={"STREAMING_AVATAR_WHISPER_MODEL": str(whisper_base_dir)})
+    # The short encoder window (opt-in) transcribes a half in ~0.4 s, inside the pause, so a preflight of it
+    # is made and a preemptive reply has to be discarded; the full window's ~1.5 s would outlast the pause.
+    return launch_worker(
+        "turn-taking",
+        extra_env={"STREAMING_AVATAR_WHISPER_MODEL": str(whisper_base_dir), "STREAMING_AVATAR_WHISPER_WINDOW": "8"},
+    )
 
 
 @dataclass
